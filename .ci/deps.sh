@@ -1,0 +1,27 @@
+#!/bin/sh
+# Install the Debian packages git-lepton needs to build and test, or, when
+# not root, say exactly which are missing.  Used by `make deps` and .ci/run.
+set -e
+packages="build-essential pkg-config git libgit2-dev libcurl4-openssl-dev libxxhash-dev
+libzstd-dev libssl-dev libcmocka-dev time perl openssl"
+optional="git-lfs"
+
+missing=
+for p in $packages $optional; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "deps: all packages are installed"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing Debian packages:$missing" >&2
+	echo "deps: run as root: apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,42 @@
+#ifndef LEPTON_PKTLINE_H
+#define LEPTON_PKTLINE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/*
+ * git's pkt-line framing (gitprotocol-common): four lowercase hex digits
+ * giving the length of the packet including those four bytes, then the
+ * payload.  "0000" is a flush packet.  A payload holds at most
+ * PKT_MAX_DATA bytes.  Text packets end in "\n", which the text readers
+ * strip and the text writers add.
+ */
+
+#define PKT_MAX_DATA 65516
+#define PKT_MAX_SIZE (PKT_MAX_DATA + 4)
+
+enum pkt_type {
+	PKT_EOF = 0,   /* the stream ended cleanly before a packet */
+	PKT_FLUSH = 1, /* "0000" */
+	PKT_DATA = 2,
+};
+
+/*
+ * Read one packet into buf, which must hold PKT_MAX_DATA + 1 bytes; the
+ * payload is NUL-terminated.  Returns a pkt_type, or LEPTON_EINVALID for a
+ * malformed header (bad hex, a length of 1 to 3, a delimiter packet) or a
+ * stream that ends inside a packet, or LEPTON_EIO.
+ */
+int pkt_read(int fd, char *buf, size_t *len_out);
+
+/* As pkt_read(), and strips one trailing "\n". */
+int pkt_read_text(int fd, char *buf, size_t *len_out);
+
+int pkt_write(int fd, const void *data, size_t len); /* len <= PKT_MAX_DATA */
+int pkt_write_text(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int pkt_flush(int fd);
+/* Write len bytes as as many packets as they need (no flush). */
+int pkt_write_data(int fd, const void *data, size_t len);
+
+#endif

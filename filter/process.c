@@ -1,0 +1,269 @@
+/*
+ * git's long-running filter protocol (gitattributes(5), "Long Running
+ * Filter Process"), version 2, capabilities clean and smudge.  One process
+ * serves every file of a `git add` or a checkout.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "filter.h"
+#include "pktline.h"
+#include "banned.h"
+
+struct pkt_stream {
+	int in, out;
+	char packet[PKT_MAX_DATA + 1];
+	size_t pos, len;
+	int ended; /* the flush after the content was read */
+	int started; /* status=success was sent */
+};
+
+/* filter_read_fn over the content packets of one request */
+static ssize_t pkt_stream_read(void *ctx, void *buf, size_t len)
+{
+	struct pkt_stream *st = ctx;
+	size_t n;
+	while (st->pos == st->len) {
+		int type;
+		if (st->ended)
+			return 0;
+		type = pkt_read(st->in, st->packet, &st->len);
+		st->pos = 0;
+		if (type < 0)
+			return type;
+		if (type != PKT_DATA) {
+			st->ended = 1;
+			st->len = 0;
+			if (type == PKT_EOF)
+				return lepton_error_set(LEPTON_EINVALID,
+							"protocol error: input ended inside content");
+		}
+	}
+	n = st->len - st->pos;
+	if (n > len)
+		n = len;
+	memcpy(buf, st->packet + st->pos, n);
+	st->pos += n;
+	return (ssize_t)n;
+}
+
+/* Read and drop what is left of the content, so the reply comes in turn. */
+static int drain(struct pkt_stream *st)
+{
+	char scratch[8192];
+	ssize_t n;
+	while ((n = pkt_stream_read(st, scratch, sizeof(scratch))) > 0)
+		;
+	return (int)n;
+}
+
+/* filter_write_fn: content packets, buffered to full packets */
+struct pkt_out {
+	int fd;
+	char data[PKT_MAX_DATA];
+	size_t len;
+};
+
+static int pkt_out_write(void *ctx, const void *buf, size_t len)
+{
+	struct pkt_out *o = ctx;
+	const char *p = buf;
+	while (len) {
+		size_t n = PKT_MAX_DATA - o->len;
+		int err;
+		if (n > len)
+			n = len;
+		memcpy(o->data + o->len, p, n);
+		o->len += n;
+		p += n;
+		len -= n;
+		if (o->len == PKT_MAX_DATA) {
+			if ((err = pkt_write(o->fd, o->data, o->len)))
+				return err;
+			o->len = 0;
+		}
+	}
+	return 0;
+}
+
+static int pkt_out_flush(struct pkt_out *o)
+{
+	int err = o->len ? pkt_write(o->fd, o->data, o->len) : 0;
+	o->len = 0;
+	return err;
+}
+
+struct smudge_out {
+	struct pkt_out pkt; /* first: filter_write_fn gets this struct */
+	struct pkt_stream *st;
+};
+
+static int send_success(void *ctx)
+{
+	struct smudge_out *o = ctx;
+	int err = pkt_write_text(o->pkt.fd, "status=success");
+	if (!err)
+		err = pkt_flush(o->pkt.fd);
+	if (!err)
+		o->st->started = 1;
+	return err;
+}
+
+static int expect_text(int fd, char *buf, const char *want)
+{
+	size_t len;
+	int type = pkt_read_text(fd, buf, &len);
+	if (type < 0)
+		return type;
+	if (type != PKT_DATA || strcmp(buf, want))
+		return lepton_error_set(LEPTON_EINVALID, "protocol error: expected '%s', got '%s'",
+					want, type == PKT_DATA ? buf : "flush");
+	return 0;
+}
+
+static int handshake(int in, int out, char *buf)
+{
+	size_t len;
+	int type, err, versions = 0, clean = 0, smudge = 0;
+
+	if ((err = expect_text(in, buf, "git-filter-client")))
+		return err;
+	while ((type = pkt_read_text(in, buf, &len)) == PKT_DATA)
+		if (!strcmp(buf, "version=2"))
+			versions++;
+	if (type < 0)
+		return type;
+	if (type != PKT_FLUSH || !versions)
+		return lepton_error_set(LEPTON_EINVALID,
+					"protocol error: git does not offer filter protocol version 2");
+	if ((err = pkt_write_text(out, "git-filter-server")) ||
+	    (err = pkt_write_text(out, "version=2")) || (err = pkt_flush(out)))
+		return err;
+	while ((type = pkt_read_text(in, buf, &len)) == PKT_DATA) {
+		if (!strcmp(buf, "capability=clean"))
+			clean = 1;
+		else if (!strcmp(buf, "capability=smudge"))
+			smudge = 1;
+	}
+	if (type != PKT_FLUSH)
+		return type < 0 ? type
+				: lepton_error_set(LEPTON_EINVALID,
+						   "protocol error: capability list not terminated");
+	if ((clean && (err = pkt_write_text(out, "capability=clean"))) ||
+	    (smudge && (err = pkt_write_text(out, "capability=smudge"))))
+		return err;
+	return pkt_flush(out);
+}
+
+static int reply_status(int out, const char *status)
+{
+	int err = pkt_write_text(out, "status=%s", status);
+	return err ? err : pkt_flush(out);
+}
+
+static int serve_clean(struct lepton_store *s, struct pkt_stream *st, const char *path)
+{
+	struct buf pointer = BUF_INIT;
+	int err = filter_clean(s, path, pkt_stream_read, st, &pointer);
+	int io;
+
+	if (err) {
+		fprintf(stderr, "error: %s\n", lepton_error_last());
+		if ((io = drain(st)))
+			err = io;
+		else
+			err = reply_status(st->out, "error");
+		goto done;
+	}
+	/* a pointer is tiny: one packet */
+	if ((err = drain(st)) || (err = pkt_write_text(st->out, "status=success")) ||
+	    (err = pkt_flush(st->out)) ||
+	    (pointer.len && (err = pkt_write(st->out, pointer.data, pointer.len))) ||
+	    (err = pkt_flush(st->out)) || (err = pkt_flush(st->out)))
+		goto done;
+done:
+	buf_release(&pointer);
+	return err;
+}
+
+static int serve_smudge(struct lepton_store *s, struct pkt_stream *st, const char *path)
+{
+	struct smudge_out o = { .pkt.fd = st->out, .st = st };
+	int ret = filter_smudge(s, path, pkt_stream_read, st, pkt_out_write, &o, send_success);
+	int err;
+
+	if (ret == SMUDGE_MALFORMED)
+		fprintf(stderr, "warning: %s\n", lepton_error_last());
+	if (ret < 0) {
+		fprintf(stderr, "error: %s\n", lepton_error_last());
+		if (!st->started) {
+			if ((err = drain(st)))
+				return err;
+			return reply_status(st->out, "error");
+		}
+		/* content was under way: end it, then take it back */
+		if ((err = drain(st)) || (err = pkt_out_flush(&o.pkt)) || (err = pkt_flush(st->out)))
+			return err;
+		return reply_status(st->out, "error");
+	}
+	if ((err = drain(st)) || (err = pkt_out_flush(&o.pkt)) || (err = pkt_flush(st->out)))
+		return err;
+	return pkt_flush(st->out); /* empty list: the status stays success */
+}
+
+int filter_process(struct lepton_store *s, int in, int out)
+{
+	static struct pkt_stream st; /* large packet buffer; one process, one stream */
+	struct buf command = BUF_INIT, path = BUF_INIT;
+	char *buf = st.packet;
+	int err;
+
+	st.in = in;
+	st.out = out;
+	if ((err = handshake(in, out, buf)))
+		goto done;
+	for (;;) {
+		size_t len;
+		int type;
+
+		buf_reset(&command);
+		buf_reset(&path);
+		while ((type = pkt_read_text(in, buf, &len)) == PKT_DATA) {
+			if (!strncmp(buf, "command=", 8))
+				buf_addstr(&command, buf + 8);
+			else if (!strncmp(buf, "pathname=", 9))
+				buf_addstr(&path, buf + 9);
+			/* ref=, treeish=, blob=, can-delay=: not needed */
+		}
+		if (type == PKT_EOF && !command.len)
+			break; /* git is done with us */
+		if (type < 0) {
+			err = type;
+			goto done;
+		}
+		if (type != PKT_FLUSH || !command.len) {
+			err = lepton_error_set(LEPTON_EINVALID, "protocol error: request without a "
+								 "command");
+			goto done;
+		}
+		st.pos = st.len = 0;
+		st.ended = 0;
+		st.started = 0;
+		if (!strcmp(command.data, "clean"))
+			err = serve_clean(s, &st, path.data);
+		else if (!strcmp(command.data, "smudge"))
+			err = serve_smudge(s, &st, path.data);
+		else {
+			if ((err = drain(&st)) == 0)
+				err = reply_status(out, "error");
+			fprintf(stderr, "error: unknown filter command '%s'\n", command.data);
+		}
+		if (err)
+			goto done;
+	}
+done:
+	buf_release(&command);
+	buf_release(&path);
+	return err;
+}

@@ -1,0 +1,67 @@
+/* env and version: what git-lepton sees. */
+#include <stdio.h>
+#include <string.h>
+
+#include <git2.h>
+#include <openssl/crypto.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "cmd.h"
+#include "store.h"
+#include "banned.h"
+
+int cmd_version(int argc, const char **argv, struct lepton_repo *repo)
+{
+	int major, minor, rev;
+	git_libgit2_version(&major, &minor, &rev);
+	printf("git-lepton/%s (libgit2 %d.%d.%d; zstd %s; xxhash %u; %s)\n", LEPTON_VERSION, major,
+	       minor, rev, ZSTD_versionString(), XXH_versionNumber(), OpenSSL_version(OPENSSL_VERSION));
+	return 0;
+}
+
+static void print_config(struct lepton_repo *repo, const char *key)
+{
+	git_config *cfg = NULL;
+	git_buf value = { 0 };
+	if (repo)
+		git_repository_config_snapshot(&cfg, repo->git);
+	else if (git_config_open_default(&cfg) == 0) {
+		git_config *snap;
+		if (git_config_snapshot(&snap, cfg) == 0) {
+			git_config_free(cfg);
+			cfg = snap;
+		}
+	}
+	if (cfg && git_config_get_string_buf(&value, cfg, key) == 0)
+		printf("%s=%s\n", key, value.ptr);
+	else
+		printf("%s=\n", key);
+	git_buf_dispose(&value);
+	git_config_free(cfg);
+}
+
+int cmd_env(int argc, const char **argv, struct lepton_repo *repo)
+{
+	static const char *const keys[] = {
+		"filter.lepton.process", "filter.lepton.clean", "filter.lepton.smudge",
+		"filter.lepton.required", "diff.lepton.textconv", "lepton.fsync",
+		"lepton.compressionlevel",
+	};
+	if (argc > 1)
+		return usage_error(argv[0], "unexpected argument '%s'", argv[1]);
+	cmd_version(1, argv, repo);
+	if (repo) {
+		printf("GitDir=%s\n", repo->gitdir);
+		printf("CommonDir=%s\n", repo->commondir);
+		printf("WorkTree=%s\n", repo->workdir ? repo->workdir : "");
+		printf("LocalStore=%s\n", repo->store_path);
+	} else {
+		printf("GitDir=\nCommonDir=\nWorkTree=\nLocalStore=\n");
+	}
+	printf("StoreFormat=%d\n", STORE_FORMAT_VERSION);
+	printf("ChunkSize=%u\n", STORE_CHUNK_SIZE);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		print_config(repo, keys[i]);
+	return 0;
+}

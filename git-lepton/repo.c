@@ -1,0 +1,89 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "repo.h"
+#include "banned.h"
+
+const char *git_error_message(void)
+{
+	const git_error *e = git_error_last();
+	return e && e->message ? e->message : "unknown libgit2 error";
+}
+
+static char *with_slash(const char *path)
+{
+	struct buf b = BUF_INIT;
+	buf_addstr(&b, path);
+	if (!b.len || b.data[b.len - 1] != '/')
+		buf_addch(&b, '/');
+	return buf_detach(&b, NULL);
+}
+
+int repo_open(struct lepton_repo *out)
+{
+	struct buf store = BUF_INIT;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	git_libgit2_init();
+	err = git_repository_open_ext(&out->git, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
+	if (err == GIT_ENOTFOUND)
+		return lepton_error_set(LEPTON_ENOTFOUND, "not a git repository (or any of the "
+							  "parent directories): .git");
+	if (err < 0)
+		return lepton_error_set(LEPTON_EGIT, "cannot open the repository: %s",
+					git_error_message());
+	out->gitdir = with_slash(git_repository_path(out->git));
+	out->commondir = with_slash(git_repository_commondir(out->git));
+	if (git_repository_workdir(out->git))
+		out->workdir = with_slash(git_repository_workdir(out->git));
+	buf_addf(&store, "%slepton", out->commondir);
+	out->store_path = buf_detach(&store, NULL);
+	return 0;
+}
+
+void repo_release(struct lepton_repo *r)
+{
+	if (r->git)
+		git_repository_free(r->git);
+	free(r->gitdir);
+	free(r->commondir);
+	free(r->workdir);
+	free(r->store_path);
+	memset(r, 0, sizeof(*r));
+}
+
+int repo_config_int(struct lepton_repo *r, const char *key, int def)
+{
+	git_config *cfg;
+	int32_t v;
+	if (git_repository_config_snapshot(&cfg, r->git) < 0)
+		return def;
+	if (git_config_get_int32(&v, cfg, key) < 0)
+		v = def;
+	git_config_free(cfg);
+	return v;
+}
+
+int repo_config_bool(struct lepton_repo *r, const char *key, int def)
+{
+	git_config *cfg;
+	int v;
+	if (git_repository_config_snapshot(&cfg, r->git) < 0)
+		return def;
+	if (git_config_get_bool(&v, cfg, key) < 0)
+		v = def;
+	git_config_free(cfg);
+	return v;
+}
+
+int repo_open_store(struct lepton_repo *r, struct lepton_store **out)
+{
+	int err = store_open(out, r->store_path, 1);
+	if (err)
+		return err;
+	store_set_options(*out, repo_config_bool(r, "lepton.fsync", 0),
+			  repo_config_int(r, "lepton.compressionlevel", 0));
+	return 0;
+}

@@ -1,0 +1,36 @@
+#ifndef LEPTON_REPO_H
+#define LEPTON_REPO_H
+
+#include <git2.h>
+
+#include "store.h"
+
+/*
+ * The repository git-lepton works in, found the way git finds it: GIT_DIR
+ * and GIT_WORK_TREE when set, else upwards from the current directory;
+ * worktrees share the store through git's common directory.
+ */
+struct lepton_repo {
+	git_repository *git;
+	char *gitdir;    /* this worktree's git dir, with a trailing '/' */
+	char *commondir; /* shared by all worktrees, with a trailing '/' */
+	char *workdir;   /* NULL in a bare repository */
+	char *store_path; /* <commondir>lepton */
+};
+
+/* LEPTON_ENOTFOUND with git's message when there is no repository. */
+int repo_open(struct lepton_repo *out);
+void repo_release(struct lepton_repo *r);
+
+/* Open (creating on first use) the local store, with the repository's
+ * lepton.* options applied. */
+int repo_open_store(struct lepton_repo *r, struct lepton_store **out);
+
+/* Integer and boolean config of the repository (with global and system). */
+int repo_config_int(struct lepton_repo *r, const char *key, int def);
+int repo_config_bool(struct lepton_repo *r, const char *key, int def);
+
+/* Message of the last libgit2 error. */
+const char *git_error_message(void);
+
+#endif

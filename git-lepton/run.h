@@ -1,0 +1,17 @@
+#ifndef LEPTON_RUN_H
+#define LEPTON_RUN_H
+
+#include "buf.h"
+
+/*
+ * Run a command (argv[0] looked up in PATH) and wait for it.  With out, its
+ * standard output is appended there; otherwise it goes to ours.  Standard
+ * error is always ours.  Returns the exit code (128 + signal when killed),
+ * or a negative error if it could not be started.
+ */
+int run_command(const char *const *argv, struct buf *out);
+
+/* run_command() of `git ARGS...`, quiet stdout, NULL-terminated list. */
+int run_git(struct buf *out, ...);
+
+#endif

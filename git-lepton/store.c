@@ -1,0 +1,941 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "frame.h"
+#include "oidset.h"
+#include "pack.h"
+#include "recipe.h"
+#include "store.h"
+#include "banned.h"
+
+#define STORE_MARKER "lepton-store"
+#define STORE_MARKER_TEXT "lepton store 1\n"
+#define PIPELINE_BUFFERS 3 /* chunk buffers in flight between the two threads */
+
+struct lepton_store {
+	char *root, *packdir, *tmpdir, *recipedir;
+	struct pack *packs;
+	size_t nr_packs, alloc_packs;
+	int do_fsync;
+	int level; /* zstd level for new frames; 0 stores raw */
+};
+
+/* ---- opening ---------------------------------------------------------- */
+
+static int make_dir(const char *path)
+{
+	if (mkdir(path, 0777) < 0 && errno != EEXIST)
+		return lepton_error_errno(LEPTON_EIO, "cannot create '%s'", path);
+	return 0;
+}
+
+static char *join(const char *a, const char *b)
+{
+	struct buf p = BUF_INIT;
+	buf_addf(&p, "%s/%s", a, b);
+	return buf_detach(&p, NULL);
+}
+
+static int store_create(const char *root)
+{
+	static const char *const dirs[] = { "packs", "recipes", "tmp" };
+	char *marker;
+	int err = 0;
+	struct stat st;
+
+	if ((err = make_dir(root)))
+		return err;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs) && !err; i++) {
+		char *d = join(root, dirs[i]);
+		err = make_dir(d);
+		free(d);
+	}
+	marker = join(root, STORE_MARKER);
+	if (!err && stat(marker, &st) < 0) {
+		char *tmp = join(root, "tmp");
+		err = write_file_atomic(tmp, marker, STORE_MARKER_TEXT, strlen(STORE_MARKER_TEXT), 0);
+		free(tmp);
+	}
+	free(marker);
+	return err;
+}
+
+static int check_marker(const char *root)
+{
+	char *marker = join(root, STORE_MARKER);
+	struct buf text;
+	int err;
+
+	buf_init_limit(&text, 4096);
+	err = buf_read_file(&text, marker);
+	if (err == LEPTON_ENOTFOUND) {
+		DIR *d = opendir(root);
+		struct dirent *e;
+		int empty = 1;
+		if (!d) {
+			err = errno == ENOENT ? lepton_error_set(LEPTON_ENOTFOUND,
+								 "store '%s' does not exist", root)
+					      : lepton_error_errno(LEPTON_EIO, "cannot open '%s'", root);
+			goto done;
+		}
+		while ((e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				empty = 0;
+		closedir(d);
+		err = empty ? lepton_error_set(LEPTON_ENOTFOUND, "store '%s' does not exist", root)
+			    : lepton_error_set(LEPTON_EINVALID,
+					       "'%s' is not a git-lepton store (no '%s' marker)", root,
+					       STORE_MARKER);
+		goto done;
+	}
+	if (err)
+		goto done;
+	if (strncmp(text.data, "lepton store ", 13))
+		err = lepton_error_set(LEPTON_EINVALID, "'%s' is not a git-lepton store", root);
+	else if (strcmp(text.data, STORE_MARKER_TEXT))
+		err = lepton_error_set(LEPTON_EINVALID,
+				       "store '%s' has format '%.40s', this git-lepton reads "
+				       "version %d; upgrade git-lepton",
+				       root, text.data + 13, STORE_FORMAT_VERSION);
+done:
+	buf_release(&text);
+	free(marker);
+	return err;
+}
+
+int store_open(struct lepton_store **out, const char *root, int create)
+{
+	struct lepton_store *s;
+	int err = check_marker(root);
+
+	*out = NULL;
+	if (err == LEPTON_ENOTFOUND && create)
+		err = store_create(root);
+	else if (!err)
+		err = store_create(root); /* restores directories an rm -r took away */
+	if (err)
+		return err;
+	s = xcalloc(1, sizeof(*s));
+	s->root = xstrdup(root);
+	s->packdir = join(root, "packs");
+	s->tmpdir = join(root, "tmp");
+	s->recipedir = join(root, "recipes");
+	if ((err = store_reload(s))) {
+		store_free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+void store_free(struct lepton_store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nr_packs; i++)
+		pack_close(&s->packs[i]);
+	free(s->packs);
+	free(s->root);
+	free(s->packdir);
+	free(s->tmpdir);
+	free(s->recipedir);
+	free(s);
+}
+
+const char *store_root(const struct lepton_store *s)
+{
+	return s->root;
+}
+
+void store_set_options(struct lepton_store *s, int do_fsync, int level)
+{
+	s->do_fsync = do_fsync;
+	s->level = level;
+}
+
+static int have_pack(const struct lepton_store *s, const char *name)
+{
+	for (size_t i = 0; i < s->nr_packs; i++)
+		if (!strcmp(s->packs[i].name, name))
+			return 1;
+	return 0;
+}
+
+static int add_pack(struct lepton_store *s, const char *name)
+{
+	struct pack p;
+	int err = pack_open(&p, s->packdir, name);
+	if (err)
+		return err;
+	if (s->nr_packs == s->alloc_packs) {
+		s->alloc_packs = s->alloc_packs ? 2 * s->alloc_packs : 16;
+		s->packs = xrealloc(s->packs, s->alloc_packs * sizeof(*s->packs));
+	}
+	s->packs[s->nr_packs++] = p;
+	return 0;
+}
+
+int store_reload(struct lepton_store *s)
+{
+	DIR *d = opendir(s->packdir);
+	struct dirent *e;
+	int err = 0;
+
+	if (!d)
+		return lepton_error_errno(LEPTON_EIO, "cannot read '%s'", s->packdir);
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		char name[256];
+		if (len < 5 || len >= sizeof(name) || strcmp(e->d_name + len - 4, ".idx"))
+			continue;
+		memcpy(name, e->d_name, len - 4);
+		name[len - 4] = '\0';
+		if (have_pack(s, name))
+			continue;
+		/* a damaged index is fsck's to report; the rest of the store stays usable */
+		if (add_pack(s, name) && !err)
+			err = 0;
+	}
+	closedir(d);
+	return err;
+}
+
+static int find_chunk(struct lepton_store *s, const struct lepton_oid *oid, struct pack **pack,
+		      uint64_t *offset, uint64_t *len)
+{
+	for (size_t i = s->nr_packs; i-- > 0;)
+		if (pack_find(&s->packs[i], oid, offset, len)) {
+			*pack = &s->packs[i];
+			return 1;
+		}
+	return 0;
+}
+
+int store_has_chunk(struct lepton_store *s, const struct lepton_oid *chunk)
+{
+	struct pack *p;
+	uint64_t off, len;
+	return find_chunk(s, chunk, &p, &off, &len);
+}
+
+void store_recipe_path(struct buf *out, const struct lepton_oid *oid)
+{
+	char hex[OID_HEXSZ + 1];
+	oid_to_hex(hex, oid);
+	buf_addf(out, "recipes/%.2s/%s", hex, hex + 2);
+}
+
+static char *recipe_file(const struct lepton_store *s, const struct lepton_oid *oid)
+{
+	struct buf p = BUF_INIT;
+	buf_addf(&p, "%s/", s->root);
+	store_recipe_path(&p, oid);
+	return buf_detach(&p, NULL);
+}
+
+int store_has_file(struct lepton_store *s, const struct lepton_oid *oid)
+{
+	char *path = recipe_file(s, oid);
+	int present = access(path, F_OK) == 0;
+	free(path);
+	return present;
+}
+
+static int read_recipe(struct lepton_store *s, const struct lepton_oid *oid, struct recipe *r)
+{
+	char *path = recipe_file(s, oid);
+	char hex[OID_HEXSZ + 1];
+	struct buf data;
+	int err;
+
+	buf_init_limit(&data, RECIPE_HEADER_SIZE + (size_t)RECIPE_MAX_CHUNKS * RECIPE_ENTRY_SIZE);
+	memset(r, 0, sizeof(*r));
+	err = buf_read_file(&data, path);
+	oid_to_hex(hex, oid);
+	if (err == LEPTON_ENOTFOUND)
+		err = lepton_error_set(LEPTON_ENOTFOUND, "content '%s' is not in the store", hex);
+	else if (!err && (err = recipe_parse(r, (unsigned char *)data.data, data.len)))
+		err = lepton_error_wrap(err, "recipe of '%s' is damaged", hex);
+	else if (!err && oid_cmp(&r->file, oid)) {
+		recipe_release(r);
+		err = lepton_error_set(LEPTON_ECORRUPT, "recipe of '%s' describes another file", hex);
+	}
+	buf_release(&data);
+	free(path);
+	return err;
+}
+
+/* ---- a bounded queue of chunk buffers between two threads ------------- */
+
+struct chunk_buf {
+	struct buf data; /* raw chunk bytes for the writer, a frame for the reader */
+	size_t index;    /* which chunk of the file */
+	const unsigned char *bytes; /* the chunk's bytes inside data */
+	size_t len;
+};
+
+struct queue {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct chunk_buf *items[PIPELINE_BUFFERS + 1];
+	size_t head, nr;
+	int closed;
+};
+
+static void queue_init(struct queue *q)
+{
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	q->head = q->nr = 0;
+	q->closed = 0;
+}
+
+static void queue_destroy(struct queue *q)
+{
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->cond);
+}
+
+static void queue_push(struct queue *q, struct chunk_buf *c)
+{
+	pthread_mutex_lock(&q->lock);
+	q->items[(q->head + q->nr) % (PIPELINE_BUFFERS + 1)] = c;
+	q->nr++;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* NULL once the queue is closed and empty. */
+static struct chunk_buf *queue_pop(struct queue *q)
+{
+	struct chunk_buf *c = NULL;
+	pthread_mutex_lock(&q->lock);
+	while (!q->nr && !q->closed)
+		pthread_cond_wait(&q->cond, &q->lock);
+	if (q->nr) {
+		c = q->items[q->head];
+		q->head = (q->head + 1) % (PIPELINE_BUFFERS + 1);
+		q->nr--;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return c;
+}
+
+static void queue_close(struct queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->closed = 1;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+struct store_writer {
+	struct lepton_store *store;
+	struct sha256_ctx file_hash;
+	uint64_t size;
+	struct chunk_buf bufs[PIPELINE_BUFFERS];
+	struct chunk_buf *current;
+	size_t next_index;
+	struct queue full, empty;
+	pthread_t worker;
+	int worker_started;
+
+	/* owned by the worker until it is joined */
+	struct recipe recipe;
+	struct pack_writer pack;
+	int pack_open;
+	struct oidset written;
+	struct buf frame;
+	struct store_write_stats stats;
+	int error;
+	char message[1024];
+};
+
+static int store_chunk(struct store_writer *w, struct chunk_buf *c)
+{
+	struct lepton_oid oid;
+	int err;
+
+	sha256_buffer(&oid, c->data.data, c->data.len);
+	recipe_add(&w->recipe, &oid, c->data.len);
+	w->stats.chunks++;
+	w->stats.bytes += c->data.len;
+	if (store_has_chunk(w->store, &oid) || !oidset_insert(&w->written, &oid))
+		return 0;
+	if (!w->pack_open) {
+		if ((err = pack_writer_open(&w->pack, w->store->tmpdir)))
+			return err;
+		w->pack_open = 1;
+	}
+	buf_reset(&w->frame);
+	if ((err = frame_encode(&w->frame, &oid, c->data.data, c->data.len, w->store->level)))
+		return err;
+	if ((err = pack_writer_add(&w->pack, &oid, w->frame.data, w->frame.len)))
+		return err;
+	w->stats.new_chunks++;
+	w->stats.new_bytes += c->data.len;
+	return 0;
+}
+
+static void *writer_main(void *arg)
+{
+	struct store_writer *w = arg;
+	struct chunk_buf *c;
+
+	while ((c = queue_pop(&w->full))) {
+		if (!w->error) {
+			int err = store_chunk(w, c);
+			if (err) {
+				w->error = err;
+				snprintf(w->message, sizeof(w->message), "%s", lepton_error_last());
+			}
+		}
+		buf_reset(&c->data);
+		queue_push(&w->empty, c);
+	}
+	return NULL;
+}
+
+int store_writer_new(struct store_writer **out, struct lepton_store *s)
+{
+	struct store_writer *w = xcalloc(1, sizeof(*w));
+
+	w->store = s;
+	w->pack.fd = -1;
+	sha256_init(&w->file_hash);
+	queue_init(&w->full);
+	queue_init(&w->empty);
+	for (size_t i = 0; i < PIPELINE_BUFFERS; i++) {
+		buf_init(&w->bufs[i].data, 0);
+		queue_push(&w->empty, &w->bufs[i]);
+	}
+	if (pthread_create(&w->worker, NULL, writer_main, w)) {
+		store_writer_abort(w);
+		*out = NULL;
+		return lepton_error_set(LEPTON_ERR, "cannot start a thread");
+	}
+	w->worker_started = 1;
+	*out = w;
+	return 0;
+}
+
+static void send_current(struct store_writer *w)
+{
+	if (w->current && w->current->data.len) {
+		w->current->index = w->next_index++;
+		queue_push(&w->full, w->current);
+		w->current = NULL;
+	}
+}
+
+int store_writer_write(struct store_writer *w, const void *data, size_t len)
+{
+	const char *p = data;
+
+	if (w->error)
+		return lepton_error_set(w->error, "%s", w->message);
+	sha256_update(&w->file_hash, data, len);
+	w->size += len;
+	while (len) {
+		size_t room, n;
+		if (!w->current) {
+			w->current = queue_pop(&w->empty);
+			if (w->error)
+				return lepton_error_set(w->error, "%s", w->message);
+			buf_grow(&w->current->data, STORE_CHUNK_SIZE);
+		}
+		room = STORE_CHUNK_SIZE - w->current->data.len;
+		n = len < room ? len : room;
+		buf_add(&w->current->data, p, n);
+		p += n;
+		len -= n;
+		if (w->current->data.len == STORE_CHUNK_SIZE)
+			send_current(w);
+	}
+	return 0;
+}
+
+static void join_worker(struct store_writer *w)
+{
+	if (w->worker_started) {
+		queue_close(&w->full);
+		pthread_join(w->worker, NULL);
+		w->worker_started = 0;
+	}
+}
+
+static void writer_free(struct store_writer *w)
+{
+	join_worker(w);
+	if (w->file_hash.md)
+		sha256_release(&w->file_hash);
+	if (w->pack_open)
+		pack_writer_abort(&w->pack);
+	for (size_t i = 0; i < PIPELINE_BUFFERS; i++)
+		buf_release(&w->bufs[i].data);
+	recipe_release(&w->recipe);
+	oidset_release(&w->written);
+	buf_release(&w->frame);
+	queue_destroy(&w->full);
+	queue_destroy(&w->empty);
+	free(w);
+}
+
+static struct store_write_stats last_stats;
+
+int store_writer_finish(struct store_writer *w, struct lepton_pointer *out)
+{
+	struct lepton_store *s = w->store;
+	struct buf name = BUF_INIT, data = BUF_INIT;
+	char *path = NULL;
+	int err = 0;
+
+	send_current(w);
+	join_worker(w);
+	if (w->error) {
+		err = lepton_error_set(w->error, "%s", w->message);
+		goto done;
+	}
+	sha256_final(&out->oid, &w->file_hash);
+	out->size = w->size;
+	w->recipe.file = out->oid;
+	w->recipe.size = w->size;
+
+	if (w->pack_open) {
+		w->pack_open = 0;
+		if ((err = pack_writer_commit(&w->pack, s->tmpdir, s->packdir, s->do_fsync, &name)))
+			goto done;
+		if ((err = add_pack(s, name.data)))
+			goto done;
+	}
+	if (!store_has_file(s, &out->oid)) {
+		char hex[OID_HEXSZ + 1];
+		struct buf dir = BUF_INIT;
+		oid_to_hex(hex, &out->oid);
+		buf_addf(&dir, "%s/%.2s", s->recipedir, hex);
+		err = make_dir(dir.data);
+		buf_release(&dir);
+		if (err)
+			goto done;
+		recipe_encode(&data, &w->recipe);
+		path = recipe_file(s, &out->oid);
+		err = write_file_atomic(s->tmpdir, path, data.data, data.len, s->do_fsync);
+	}
+done:
+	last_stats = w->stats;
+	buf_release(&name);
+	buf_release(&data);
+	free(path);
+	writer_free(w);
+	return err;
+}
+
+void store_writer_stats(const struct store_writer *w, struct store_write_stats *out)
+{
+	*out = w ? w->stats : last_stats;
+}
+
+void store_writer_abort(struct store_writer *w)
+{
+	if (w)
+		writer_free(w);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+struct chunk_place {
+	struct pack *pack;
+	uint64_t offset, len;
+};
+
+struct store_reader {
+	struct lepton_store *store;
+	struct lepton_pointer pointer;
+	struct recipe recipe;
+	struct chunk_place *places;
+	struct chunk_buf bufs[PIPELINE_BUFFERS];
+	struct queue full, empty;
+	pthread_t worker;
+	int worker_started;
+	int stop;
+
+	struct sha256_ctx file_hash;
+	struct chunk_buf *current;
+	size_t pos;       /* read position inside current */
+	size_t next;      /* index of the next chunk expected */
+	uint64_t done;    /* bytes hashed */
+	int finished;
+	int error; /* first error seen by the caller's thread */
+	char message[1024];
+	int worker_error; /* set by the worker before it closes the queue */
+	char worker_message[1024];
+};
+
+static void reader_fail(struct store_reader *r, int err)
+{
+	if (!r->error) {
+		snprintf(r->message, sizeof(r->message), "%s", lepton_error_last());
+		r->error = err;
+	}
+}
+
+static int load_chunk(struct store_reader *r, size_t i, struct chunk_buf *c)
+{
+	struct chunk_place *pl = &r->places[i];
+	struct frame_header h;
+	char hex[OID_HEXSZ + 1];
+	int err = pack_read_frame(pl->pack, pl->offset, pl->len, &c->data);
+
+	oid_to_hex(hex, &r->recipe.chunks[i].oid);
+	if (err)
+		return lepton_error_wrap(err, "chunk '%s'", hex);
+	if ((err = frame_header_parse(&h, (unsigned char *)c->data.data, c->data.len)))
+		return lepton_error_wrap(err, "chunk '%s'", hex);
+	if (h.encoding == FRAME_RAW) {
+		/* check in place; no copy for the common case */
+		if (oid_cmp(&h.chunk, &r->recipe.chunks[i].oid) || frame_total_size(&h) != c->data.len)
+			return lepton_error_set(LEPTON_ECORRUPT, "chunk '%s': frame does not match "
+								 "its index entry", hex);
+		if (xxh3_64(c->data.data, c->data.len - FRAME_TRAILER_SIZE) !=
+		    get_le64((unsigned char *)c->data.data + c->data.len - FRAME_TRAILER_SIZE))
+			return lepton_error_set(LEPTON_ECORRUPT, "chunk '%s': checksum mismatch", hex);
+		c->bytes = (unsigned char *)c->data.data + h.header_len;
+		c->len = h.raw_len;
+	} else {
+		struct buf decoded = BUF_INIT;
+		if ((err = frame_decode(&decoded, (unsigned char *)c->data.data, c->data.len,
+					&r->recipe.chunks[i].oid))) {
+			buf_release(&decoded);
+			return err;
+		}
+		buf_release(&c->data);
+		c->data = decoded;
+		c->bytes = (unsigned char *)c->data.data;
+		c->len = c->data.len;
+	}
+	if (c->len != r->recipe.chunks[i].len)
+		return lepton_error_set(LEPTON_ECORRUPT, "chunk '%s' has the wrong length", hex);
+	return 0;
+}
+
+static void *reader_main(void *arg)
+{
+	struct store_reader *r = arg;
+	for (size_t i = 0; i < r->recipe.nr; i++) {
+		struct chunk_buf *c = queue_pop(&r->empty);
+		int err;
+		if (!c || r->stop)
+			break;
+		c->index = i;
+		err = load_chunk(r, i, c);
+		if (err) {
+			snprintf(r->worker_message, sizeof(r->worker_message), "%s",
+				 lepton_error_last());
+			r->worker_error = err;
+			break;
+		}
+		queue_push(&r->full, c);
+	}
+	queue_close(&r->full);
+	return NULL;
+}
+
+int store_reader_open(struct store_reader **out, struct lepton_store *s,
+		      const struct lepton_pointer *p)
+{
+	struct store_reader *r = xcalloc(1, sizeof(*r));
+	char hex[OID_HEXSZ + 1];
+	int err;
+
+	*out = NULL;
+	r->store = s;
+	r->pointer = *p;
+	queue_init(&r->full);
+	queue_init(&r->empty);
+	for (size_t i = 0; i < PIPELINE_BUFFERS; i++) {
+		buf_init(&r->bufs[i].data, 0);
+		queue_push(&r->empty, &r->bufs[i]);
+	}
+	if ((err = read_recipe(s, &p->oid, &r->recipe)))
+		goto fail;
+	if (r->recipe.size != p->size) {
+		err = lepton_error_set(LEPTON_ECORRUPT,
+				       "content '%s' is %llu bytes in the store, the pointer says %llu",
+				       oid_to_hex(hex, &p->oid), (unsigned long long)r->recipe.size,
+				       (unsigned long long)p->size);
+		goto fail;
+	}
+	r->places = xcalloc(r->recipe.nr ? r->recipe.nr : 1, sizeof(*r->places));
+	for (size_t i = 0; i < r->recipe.nr; i++) {
+		struct chunk_place *pl = &r->places[i];
+		if (!find_chunk(s, &r->recipe.chunks[i].oid, &pl->pack, &pl->offset, &pl->len)) {
+			store_reload(s);
+			if (!find_chunk(s, &r->recipe.chunks[i].oid, &pl->pack, &pl->offset,
+					&pl->len)) {
+				char chex[OID_HEXSZ + 1];
+				err = lepton_error_set(LEPTON_ENOTFOUND,
+						       "chunk '%s' of content '%s' is missing from "
+						       "the store",
+						       oid_to_hex(chex, &r->recipe.chunks[i].oid),
+						       oid_to_hex(hex, &p->oid));
+				goto fail;
+			}
+		}
+	}
+	sha256_init(&r->file_hash);
+	if (pthread_create(&r->worker, NULL, reader_main, r)) {
+		err = lepton_error_set(LEPTON_ERR, "cannot start a thread");
+		goto fail;
+	}
+	r->worker_started = 1;
+	*out = r;
+	return 0;
+fail:
+	store_reader_free(r);
+	return err;
+}
+
+/* Take the next chunk and hash it whole; the last one is verified before
+ * any of its bytes go out. */
+static int next_chunk(struct store_reader *r)
+{
+	char hex[OID_HEXSZ + 1];
+	struct lepton_oid got;
+
+	r->current = queue_pop(&r->full);
+	if (!r->current) {
+		/* the queue is closed: the worker's fields are final */
+		if (r->worker_error)
+			return lepton_error_set(r->worker_error, "%s", r->worker_message);
+		return lepton_error_set(LEPTON_ERR, "store reader stopped early");
+	}
+	r->pos = 0;
+	r->next++;
+	sha256_update(&r->file_hash, r->current->bytes, r->current->len);
+	r->done += r->current->len;
+	if (r->next == r->recipe.nr) {
+		sha256_final(&got, &r->file_hash);
+		if (oid_cmp(&got, &r->pointer.oid) || r->done != r->pointer.size)
+			return lepton_error_set(LEPTON_ECORRUPT,
+						"content '%s' does not match its SHA-256 in the store",
+						oid_to_hex(hex, &r->pointer.oid));
+	}
+	return 0;
+}
+
+ssize_t store_reader_read(struct store_reader *r, void *buf, size_t len)
+{
+	size_t n;
+	int err;
+
+	if (r->error)
+		return lepton_error_set(r->error, "%s", r->message);
+	if (!r->recipe.nr) {
+		/* empty file: nothing to hash but the empty string */
+		if (!r->finished) {
+			struct lepton_oid got;
+			sha256_final(&got, &r->file_hash);
+			r->finished = 1;
+			if (oid_cmp(&got, &r->pointer.oid))
+				return lepton_error_set(LEPTON_ECORRUPT, "empty content has the wrong id");
+		}
+		return 0;
+	}
+	if (!r->current || r->pos == r->current->len) {
+		if (r->current) {
+			buf_reset(&r->current->data);
+			queue_push(&r->empty, r->current);
+			r->current = NULL;
+		}
+		if (r->next == r->recipe.nr)
+			return 0;
+		if ((err = next_chunk(r))) {
+			reader_fail(r, err);
+			return err;
+		}
+	}
+	n = r->current->len - r->pos;
+	if (n > len)
+		n = len;
+	memcpy(buf, r->current->bytes + r->pos, n);
+	r->pos += n;
+	return (ssize_t)n;
+}
+
+void store_reader_free(struct store_reader *r)
+{
+	if (!r)
+		return;
+	if (r->worker_started) {
+		r->stop = 1;
+		queue_close(&r->empty);
+		pthread_join(r->worker, NULL);
+	}
+	if (r->file_hash.md)
+		sha256_release(&r->file_hash);
+	for (size_t i = 0; i < PIPELINE_BUFFERS; i++)
+		buf_release(&r->bufs[i].data);
+	recipe_release(&r->recipe);
+	free(r->places);
+	queue_destroy(&r->full);
+	queue_destroy(&r->empty);
+	free(r);
+}
+
+/* ---- walking and verifying --------------------------------------------- */
+
+int store_for_each_file(struct lepton_store *s,
+			int (*fn)(void *data, const struct lepton_oid *oid), void *data)
+{
+	DIR *top = opendir(s->recipedir);
+	struct dirent *e;
+	int ret = 0;
+
+	if (!top)
+		return lepton_error_errno(LEPTON_EIO, "cannot read '%s'", s->recipedir);
+	while (!ret && (e = readdir(top))) {
+		char *sub;
+		DIR *d;
+		struct dirent *f;
+		if (strlen(e->d_name) != 2 || e->d_name[0] == '.')
+			continue;
+		sub = join(s->recipedir, e->d_name);
+		d = opendir(sub);
+		free(sub);
+		if (!d)
+			continue;
+		while (!ret && (f = readdir(d))) {
+			char hex[OID_HEXSZ + 1];
+			struct lepton_oid oid;
+			if (strlen(f->d_name) != OID_HEXSZ - 2)
+				continue;
+			memcpy(hex, e->d_name, 2);
+			memcpy(hex + 2, f->d_name, OID_HEXSZ - 2);
+			hex[OID_HEXSZ] = '\0';
+			if (oid_from_hex(&oid, hex))
+				continue;
+			ret = fn(data, &oid);
+		}
+		closedir(d);
+	}
+	closedir(top);
+	return ret;
+}
+
+struct fsck_state {
+	struct lepton_store *store;
+	int full;
+	store_fsck_fn report;
+	void *data;
+	int problems;
+	struct oidset bad_chunks;
+	struct buf frame, decoded;
+};
+
+static void problem(struct fsck_state *st, const char *kind, const struct lepton_oid *oid,
+		    const char *what)
+{
+	st->problems++;
+	st->report(st->data, kind, oid, what);
+}
+
+static void fsck_pack(struct fsck_state *st, struct pack *p)
+{
+	for (uint32_t i = 0; i < p->count; i++) {
+		struct lepton_oid oid, got;
+		uint64_t off, len;
+		int err;
+		pack_entry(p, i, &oid, &off, &len);
+		err = pack_read_frame(p, off, len, &st->frame);
+		if (!err) {
+			buf_reset(&st->decoded);
+			err = frame_decode(&st->decoded, (unsigned char *)st->frame.data,
+					   st->frame.len, &oid);
+		}
+		if (!err && st->full) {
+			sha256_buffer(&got, st->decoded.data, st->decoded.len);
+			if (oid_cmp(&got, &oid))
+				err = lepton_error_set(LEPTON_ECORRUPT,
+						       "content does not match its SHA-256");
+		}
+		if (err) {
+			oidset_insert(&st->bad_chunks, &oid);
+			problem(st, "chunk", &oid, lepton_error_last());
+		}
+	}
+}
+
+static int fsck_recipe(void *data, const struct lepton_oid *oid)
+{
+	struct fsck_state *st = data;
+	struct recipe r;
+	struct buf msg = BUF_INIT;
+
+	if (read_recipe(st->store, oid, &r)) {
+		problem(st, "recipe", oid, lepton_error_last());
+		return 0;
+	}
+	for (size_t i = 0; i < r.nr; i++) {
+		char hex[OID_HEXSZ + 1];
+		oid_to_hex(hex, &r.chunks[i].oid);
+		if (!store_has_chunk(st->store, &r.chunks[i].oid)) {
+			buf_reset(&msg);
+			buf_addf(&msg, "chunk '%s' is missing", hex);
+			problem(st, "recipe", oid, msg.data);
+		} else if (oidset_has(&st->bad_chunks, &r.chunks[i].oid)) {
+			buf_reset(&msg);
+			buf_addf(&msg, "chunk '%s' is damaged", hex);
+			problem(st, "recipe", oid, msg.data);
+		}
+	}
+	buf_release(&msg);
+	recipe_release(&r);
+	return 0;
+}
+
+int store_fsck(struct lepton_store *s, int full, store_fsck_fn report, void *data)
+{
+	struct fsck_state st = { .store = s, .full = full, .report = report, .data = data };
+	DIR *d;
+	struct dirent *e;
+	int err;
+
+	buf_init(&st.frame, 0);
+	buf_init(&st.decoded, 0);
+	/* indexes that do not load are damaged */
+	d = opendir(s->packdir);
+	if (!d)
+		return lepton_error_errno(LEPTON_EIO, "cannot read '%s'", s->packdir);
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		char name[256];
+		struct pack p;
+		if (len < 5 || len >= sizeof(name) || strcmp(e->d_name + len - 4, ".idx"))
+			continue;
+		memcpy(name, e->d_name, len - 4);
+		name[len - 4] = '\0';
+		if (pack_open(&p, s->packdir, name))
+			problem(&st, "index", NULL, lepton_error_last());
+		else
+			pack_close(&p);
+	}
+	closedir(d);
+	store_reload(s);
+	for (size_t i = 0; i < s->nr_packs; i++)
+		fsck_pack(&st, &s->packs[i]);
+	err = store_for_each_file(s, fsck_recipe, &st);
+	oidset_release(&st.bad_chunks);
+	buf_release(&st.frame);
+	buf_release(&st.decoded);
+	return err < 0 ? err : st.problems;
+}

@@ -1,0 +1,114 @@
+#ifndef LEPTON_STORE_H
+#define LEPTON_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hash.h"
+#include "pointer.h"
+
+/*
+ * The content store: one layout for the local cache (.git/lepton/) and,
+ * later, every remote store.  docs/FORMAT.md describes the bytes.
+ *
+ *   <root>/lepton-store          format marker: "lepton store 1\n"
+ *   <root>/packs/<name>.pack     frames, one per stored chunk
+ *   <root>/packs/<name>.idx      sorted chunk ids -> (offset, length) in the pack
+ *   <root>/recipes/ab/<62 hex>   a file's recipe: its chunk ids in order
+ *   <root>/tmp/                  files being written
+ *
+ * A file is present when its recipe is; a recipe is written only after
+ * every chunk it names is in a pack with its index.  Every file of the store
+ * is written under tmp/ and renamed into place, so a process killed at any
+ * instant leaves a valid store: at worst unreferenced packs or temporary
+ * files, which `git lepton fsck` reports and gc removes.
+ *
+ * Threads: a store handle may be used by one writer or reader at a time;
+ * writers and readers run one worker thread of their own.
+ */
+
+#define STORE_FORMAT_VERSION 1
+#define STORE_CHUNK_SIZE (4u << 20) /* fixed cut size of this version's writer */
+
+struct lepton_store;
+
+/*
+ * Open the store at root.  With create, a missing store is created
+ * (directories and marker); without, a missing store is LEPTON_ENOTFOUND.
+ * A directory that exists with no or another marker is LEPTON_EINVALID.
+ */
+int store_open(struct lepton_store **out, const char *root, int create);
+void store_free(struct lepton_store *s);
+const char *store_root(const struct lepton_store *s);
+
+/* Durability and encoding of new objects: fsync before renames; zstd
+ * level for new frames (0 stores them raw). */
+void store_set_options(struct lepton_store *s, int do_fsync, int level);
+
+/* Read again the list of packs (after another process added some). */
+int store_reload(struct lepton_store *s);
+
+/* 1 if the file's recipe is present, 0 if not. */
+int store_has_file(struct lepton_store *s, const struct lepton_oid *oid);
+/* 1 if the chunk is in a pack, 0 if not. */
+int store_has_chunk(struct lepton_store *s, const struct lepton_oid *chunk);
+
+/*
+ * Writing one file, streamed: write the bytes in pieces of any size, then
+ * finish, which makes the content durable (packs, then the recipe) and
+ * gives the pointer.  Chunks already in the store are not written again.
+ * Memory stays bounded by a few chunks whatever the file size.  On any
+ * error, call store_writer_abort(): nothing becomes visible.
+ */
+struct store_writer;
+int store_writer_new(struct store_writer **out, struct lepton_store *s);
+int store_writer_write(struct store_writer *w, const void *data, size_t len);
+/* Frees w whatever it returns. */
+int store_writer_finish(struct store_writer *w, struct lepton_pointer *out);
+void store_writer_abort(struct store_writer *w);
+
+/* Statistics of the last finished writer, for the command layer. */
+struct store_write_stats {
+	uint64_t chunks, new_chunks, bytes, new_bytes;
+};
+void store_writer_stats(const struct store_writer *w, struct store_write_stats *out);
+
+/*
+ * Reading one file, streamed and verified: every frame's XXH3 as it is
+ * read, the whole file's SHA-256 and size against the pointer.  The bytes
+ * of the last chunk are handed out only after the SHA-256 matched, so a
+ * caller never sees the end of a file that does not verify.
+ *
+ * store_reader_open() fails with LEPTON_ENOTFOUND (message names the oid)
+ * when the recipe or a chunk is missing, LEPTON_ECORRUPT when the recipe is
+ * damaged.  store_reader_read() returns the number of bytes put in buf, 0
+ * at the verified end, or a negative error (LEPTON_ECORRUPT on a checksum
+ * mismatch, naming the chunk or file).
+ */
+struct store_reader;
+int store_reader_open(struct store_reader **out, struct lepton_store *s,
+		      const struct lepton_pointer *p);
+ssize_t store_reader_read(struct store_reader *r, void *buf, size_t len);
+void store_reader_free(struct store_reader *r);
+
+/*
+ * Verification of every stored object.  For each problem found, report is
+ * called with what is affected: kind is "chunk", "recipe", "pack" or
+ * "index"; oid is the chunk's or file's id where there is one (NULL for a
+ * damaged pack or index); what is a message.  With full, every chunk's
+ * SHA-256 is recomputed, not only the frames' XXH3.  Returns the number of
+ * problems, or a negative error if the store could not be read at all.
+ */
+typedef void (*store_fsck_fn)(void *data, const char *kind, const struct lepton_oid *oid,
+			      const char *what);
+int store_fsck(struct lepton_store *s, int full, store_fsck_fn report, void *data);
+
+/* Call fn for each file oid that has a recipe. */
+int store_for_each_file(struct lepton_store *s,
+			int (*fn)(void *data, const struct lepton_oid *oid), void *data);
+
+/* Store-relative path of a file's recipe, for messages ("recipes/ab/cd..."). */
+void store_recipe_path(struct buf *out, const struct lepton_oid *oid);
+
+#endif
