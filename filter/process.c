@@ -3,6 +3,8 @@
  * Filter Process"), version 2, capabilities clean and smudge.  One process
  * serves every file of a `git add` or a checkout.
  */
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -221,6 +223,10 @@ int filter_process(struct lepton_store *s, int in, int out)
 
 	st.in = in;
 	st.out = out;
+	/* Bigger pipes mean fewer switches between git and us per gigabyte;
+	 * where the kernel refuses, the default size works as well. */
+	fcntl(in, F_SETPIPE_SZ, 1 << 20);
+	fcntl(out, F_SETPIPE_SZ, 1 << 20);
 	if ((err = handshake(in, out, buf)))
 		goto done;
 	for (;;) {
