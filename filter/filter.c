@@ -88,7 +88,7 @@ int filter_clean(struct lepton_store *s, const char *path, filter_read_fn rd, vo
 		if ((err = store_writer_write(w, io.data, (size_t)n)))
 			goto done;
 	}
-	err = store_writer_finish(w, &p);
+	err = store_writer_finish(w, &p, NULL);
 	w = NULL;
 	if (!err)
 		pointer_format(out, &p);
@@ -158,16 +158,16 @@ int filter_smudge(struct lepton_store *s, const char *path, filter_read_fn rd, v
 	}
 	if (before_content && (err = before_content(wctx)))
 		goto done;
-	buf_grow(&io, IO_SIZE);
 	for (;;) {
-		ssize_t n = store_reader_read(r, io.data, IO_SIZE);
+		const void *data;
+		ssize_t n = store_reader_next(r, &data, IO_SIZE);
 		if (n < 0) {
 			err = lepton_error_wrap((int)n, "cannot check out '%s'", path);
 			goto done;
 		}
 		if (n == 0)
 			break;
-		if ((err = wr(wctx, io.data, (size_t)n)))
+		if ((err = wr(wctx, data, (size_t)n)))
 			goto done;
 	}
 	err = SMUDGE_CONTENT;

@@ -1,6 +1,10 @@
 #include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "error.h"
 #include "pktline.h"
@@ -59,12 +63,128 @@ int pkt_read(int fd, char *buf, size_t *len_out)
 	return PKT_DATA;
 }
 
+#define PKT_READER_SIZE (1u << 20)
+
+void pkt_reader_init(struct pkt_reader *r, int fd)
+{
+	r->fd = fd;
+	r->cap = PKT_READER_SIZE + 1;
+	r->buf = xmalloc(r->cap);
+	r->start = r->end = 0;
+}
+
+void pkt_reader_release(struct pkt_reader *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}
+
+/* Make at least want bytes available from start; returns the number there
+ * are (fewer only at the end of the stream) or a negative error. */
+static ssize_t pkt_reader_fill(struct pkt_reader *r, size_t want)
+{
+	if (r->end - r->start >= want)
+		return (ssize_t)(r->end - r->start);
+	if (r->start + want > r->cap - 1) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	while (r->end - r->start < want) {
+		ssize_t n = read(r->fd, r->buf + r->end, r->cap - 1 - r->end);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return lepton_error_errno(LEPTON_EIO, "read failed");
+		if (n == 0)
+			break;
+		r->end += (size_t)n;
+	}
+	return (ssize_t)(r->end - r->start);
+}
+
+int pkt_reader_read(struct pkt_reader *r, const char **data, size_t *len_out)
+{
+	ssize_t have = pkt_reader_fill(r, 4);
+	int len;
+
+	*len_out = 0;
+	*data = "";
+	if (have < 0)
+		return (int)have;
+	if (have == 0)
+		return PKT_EOF;
+	if (have < 4)
+		return lepton_error_set(LEPTON_EINVALID, "protocol error: stream ended inside a "
+							 "pkt-line header");
+	len = hex4(r->buf + r->start);
+	if (len < 0)
+		return lepton_error_set(LEPTON_EINVALID, "protocol error: bad pkt-line header '%.4s'",
+					r->buf + r->start);
+	if (len == 0) {
+		r->start += 4;
+		return PKT_FLUSH;
+	}
+	if (len < 4 || len > PKT_MAX_SIZE)
+		return lepton_error_set(LEPTON_EINVALID, "protocol error: bad pkt-line length %d", len);
+	have = pkt_reader_fill(r, (size_t)len);
+	if (have < 0)
+		return (int)have;
+	if (have < len)
+		return lepton_error_set(LEPTON_EINVALID, "protocol error: stream ended inside a "
+							 "pkt-line");
+	*data = r->buf + r->start + 4;
+	*len_out = (size_t)len - 4;
+	r->start += (size_t)len;
+	return PKT_DATA;
+}
+
+int pkt_reader_text(struct pkt_reader *r, char *buf, size_t *len_out)
+{
+	const char *data;
+	int type = pkt_reader_read(r, &data, len_out);
+	if (type == PKT_DATA) {
+		memcpy(buf, data, *len_out);
+		buf[*len_out] = '\0';
+		if (*len_out && buf[*len_out - 1] == '\n')
+			buf[--*len_out] = '\0';
+	} else {
+		buf[0] = '\0';
+	}
+	return type;
+}
+
 int pkt_read_text(int fd, char *buf, size_t *len_out)
 {
 	int ret = pkt_read(fd, buf, len_out);
 	if (ret == PKT_DATA && *len_out && buf[*len_out - 1] == '\n')
 		buf[--*len_out] = '\0';
 	return ret;
+}
+
+/* writev() until all of total bytes are out; -1 with errno on failure */
+static int writev_all(int fd, struct iovec *iov, int nr, size_t total)
+{
+	while (total) {
+		ssize_t n = writev(fd, iov, nr);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		total -= (size_t)n;
+		while (n > 0 && nr) {
+			if ((size_t)n >= iov->iov_len) {
+				n -= (ssize_t)iov->iov_len;
+				iov++;
+				nr--;
+			} else {
+				iov->iov_base = (char *)iov->iov_base + n;
+				iov->iov_len -= (size_t)n;
+				n = 0;
+			}
+		}
+	}
+	return 0;
 }
 
 int pkt_write(int fd, const void *data, size_t len)
@@ -101,14 +221,29 @@ int pkt_flush(int fd)
 
 int pkt_write_data(int fd, const void *data, size_t len)
 {
+	/* several packets a system call, each header beside its payload */
+	enum { BATCH = 16 };
+	char headers[BATCH][5];
+	struct iovec iov[2 * BATCH];
 	const char *p = data;
+
 	while (len) {
-		size_t n = len < PKT_MAX_DATA ? len : PKT_MAX_DATA;
-		int err = pkt_write(fd, p, n);
-		if (err)
-			return err;
-		p += n;
-		len -= n;
+		int nr = 0;
+		size_t total = 0;
+		while (len && nr < BATCH) {
+			size_t n = len < PKT_MAX_DATA ? len : PKT_MAX_DATA;
+			snprintf(headers[nr], sizeof(headers[nr]), "%04x", (unsigned)(n + 4));
+			iov[2 * nr].iov_base = headers[nr];
+			iov[2 * nr].iov_len = 4;
+			iov[2 * nr + 1].iov_base = (void *)p;
+			iov[2 * nr + 1].iov_len = n;
+			total += n + 4;
+			p += n;
+			len -= n;
+			nr++;
+		}
+		if (writev_all(fd, iov, 2 * nr, total))
+			return lepton_error_errno(LEPTON_EIO, "write failed");
 	}
 	return 0;
 }

@@ -33,6 +33,25 @@ int pkt_read(int fd, char *buf, size_t *len_out);
 /* As pkt_read(), and strips one trailing "\n". */
 int pkt_read_text(int fd, char *buf, size_t *len_out);
 
+/*
+ * A buffered reader: reads the stream in large blocks and hands out packets
+ * in place, so a gigabyte of content costs a few thousand system calls,
+ * not two a packet.  *data points into the reader until the next call; it
+ * is not NUL-terminated.
+ */
+struct pkt_reader {
+	int fd;
+	char *buf;
+	size_t start, end, cap;
+};
+
+void pkt_reader_init(struct pkt_reader *r, int fd);
+void pkt_reader_release(struct pkt_reader *r);
+/* As pkt_read(), with the payload in place. */
+int pkt_reader_read(struct pkt_reader *r, const char **data, size_t *len_out);
+/* As pkt_read_text(): copies into buf (PKT_MAX_DATA + 1 bytes), strips "\n". */
+int pkt_reader_text(struct pkt_reader *r, char *buf, size_t *len_out);
+
 int pkt_write(int fd, const void *data, size_t len); /* len <= PKT_MAX_DATA */
 int pkt_write_text(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int pkt_flush(int fd);

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -14,10 +15,11 @@
 #include "banned.h"
 
 struct pkt_stream {
-	int in, out;
-	char packet[PKT_MAX_DATA + 1];
+	struct pkt_reader in;
+	int out;
+	const char *packet; /* the current content packet, inside the reader */
 	size_t pos, len;
-	int ended; /* the flush after the content was read */
+	int ended;   /* the flush after the content was read */
 	int started; /* status=success was sent */
 };
 
@@ -30,7 +32,7 @@ static ssize_t pkt_stream_read(void *ctx, void *buf, size_t len)
 		int type;
 		if (st->ended)
 			return 0;
-		type = pkt_read(st->in, st->packet, &st->len);
+		type = pkt_reader_read(&st->in, &st->packet, &st->len);
 		st->pos = 0;
 		if (type < 0)
 			return type;
@@ -71,6 +73,26 @@ static int pkt_out_write(void *ctx, const void *buf, size_t len)
 {
 	struct pkt_out *o = ctx;
 	const char *p = buf;
+	if (o->len && o->len + len >= PKT_MAX_DATA) {
+		/* complete the pending packet, then go straight */
+		size_t n = PKT_MAX_DATA - o->len;
+		int err;
+		memcpy(o->data + o->len, p, n);
+		if ((err = pkt_write(o->fd, o->data, PKT_MAX_DATA)))
+			return err;
+		o->len = 0;
+		p += n;
+		len -= n;
+	}
+	if (!o->len && len >= PKT_MAX_DATA) {
+		/* whole packets straight from the caller's bytes */
+		size_t whole = len - len % PKT_MAX_DATA;
+		int err = pkt_write_data(o->fd, p, whole);
+		if (err)
+			return err;
+		p += whole;
+		len -= whole;
+	}
 	while (len) {
 		size_t n = PKT_MAX_DATA - o->len;
 		int err;
@@ -112,10 +134,10 @@ static int send_success(void *ctx)
 	return err;
 }
 
-static int expect_text(int fd, char *buf, const char *want)
+static int expect_text(struct pkt_reader *in, char *buf, const char *want)
 {
 	size_t len;
-	int type = pkt_read_text(fd, buf, &len);
+	int type = pkt_reader_text(in, buf, &len);
 	if (type < 0)
 		return type;
 	if (type != PKT_DATA || strcmp(buf, want))
@@ -124,14 +146,14 @@ static int expect_text(int fd, char *buf, const char *want)
 	return 0;
 }
 
-static int handshake(int in, int out, char *buf)
+static int handshake(struct pkt_reader *in, int out, char *buf)
 {
 	size_t len;
 	int type, err, versions = 0, clean = 0, smudge = 0;
 
 	if ((err = expect_text(in, buf, "git-filter-client")))
 		return err;
-	while ((type = pkt_read_text(in, buf, &len)) == PKT_DATA)
+	while ((type = pkt_reader_text(in, buf, &len)) == PKT_DATA)
 		if (!strcmp(buf, "version=2"))
 			versions++;
 	if (type < 0)
@@ -142,7 +164,7 @@ static int handshake(int in, int out, char *buf)
 	if ((err = pkt_write_text(out, "git-filter-server")) ||
 	    (err = pkt_write_text(out, "version=2")) || (err = pkt_flush(out)))
 		return err;
-	while ((type = pkt_read_text(in, buf, &len)) == PKT_DATA) {
+	while ((type = pkt_reader_text(in, buf, &len)) == PKT_DATA) {
 		if (!strcmp(buf, "capability=clean"))
 			clean = 1;
 		else if (!strcmp(buf, "capability=smudge"))
@@ -216,18 +238,17 @@ static int serve_smudge(struct lepton_store *s, struct pkt_stream *st, const cha
 
 int filter_process(struct lepton_store *s, int in, int out)
 {
-	static struct pkt_stream st; /* large packet buffer; one process, one stream */
+	struct pkt_stream st = { .out = out };
 	struct buf command = BUF_INIT, path = BUF_INIT;
-	char *buf = st.packet;
+	char *buf = xmalloc(PKT_MAX_DATA + 1);
 	int err;
 
-	st.in = in;
-	st.out = out;
 	/* Bigger pipes mean fewer switches between git and us per gigabyte;
 	 * where the kernel refuses, the default size works as well. */
 	fcntl(in, F_SETPIPE_SZ, 1 << 20);
 	fcntl(out, F_SETPIPE_SZ, 1 << 20);
-	if ((err = handshake(in, out, buf)))
+	pkt_reader_init(&st.in, in);
+	if ((err = handshake(&st.in, out, buf)))
 		goto done;
 	for (;;) {
 		size_t len;
@@ -235,7 +256,7 @@ int filter_process(struct lepton_store *s, int in, int out)
 
 		buf_reset(&command);
 		buf_reset(&path);
-		while ((type = pkt_read_text(in, buf, &len)) == PKT_DATA) {
+		while ((type = pkt_reader_text(&st.in, buf, &len)) == PKT_DATA) {
 			if (!strncmp(buf, "command=", 8))
 				buf_addstr(&command, buf + 8);
 			else if (!strncmp(buf, "pathname=", 9))
@@ -269,6 +290,8 @@ int filter_process(struct lepton_store *s, int in, int out)
 			goto done;
 	}
 done:
+	pkt_reader_release(&st.in);
+	free(buf);
 	buf_release(&command);
 	buf_release(&path);
 	return err;

@@ -181,7 +181,8 @@ int buf_addf(struct buf *b, const char *fmt, ...)
 void buf_rtrim(struct buf *b)
 {
 	size_t len = b->len;
-	while (len && strchr(" \t\r\n", b->data[len - 1]))
+	while (len && (b->data[len - 1] == ' ' || b->data[len - 1] == '\t' ||
+		       b->data[len - 1] == '\r' || b->data[len - 1] == '\n'))
 		len--;
 	buf_setlen(b, len);
 }

@@ -9,15 +9,20 @@ static const char *const version_urls[] = {
 	"https://hawser.github.com/spec/v1", /* pre-release name of the same format */
 };
 
+/* Any version line of these families marks a pointer, known version or
+ * not: a pointer of a newer spec must be refused, never stored as content. */
+static const char *const version_families[] = {
+	"version https://git-lfs.github.com/spec/",
+	"version https://hawser.github.com/spec/",
+	"version http://git-lfs.github.com/spec/",
+	"version http://git-media.io/v/",
+};
+
 int pointer_looks_like(const char *data, size_t len)
 {
-	static const char prefix[] = "version ";
-	if (len < sizeof(prefix) - 1 || memcmp(data, prefix, sizeof(prefix) - 1))
-		return 0;
-	for (size_t i = 0; i < sizeof(version_urls) / sizeof(*version_urls); i++) {
-		size_t n = strlen(version_urls[i]);
-		size_t have = len - (sizeof(prefix) - 1);
-		if (!memcmp(data + sizeof(prefix) - 1, version_urls[i], have < n ? have : n))
+	for (size_t i = 0; i < sizeof(version_families) / sizeof(*version_families); i++) {
+		size_t n = strlen(version_families[i]);
+		if (len >= n && !memcmp(data, version_families[i], n))
 			return 1;
 	}
 	return 0;

@@ -22,7 +22,7 @@
 
 struct lepton_store {
 	char *root, *packdir, *tmpdir, *recipedir;
-	struct pack *packs;
+	struct pack **packs; /* pointers: readers keep them across reloads */
 	size_t nr_packs, alloc_packs;
 	int do_fsync;
 	int level; /* zstd level for new frames; 0 stores raw */
@@ -140,8 +140,10 @@ void store_free(struct lepton_store *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nr_packs; i++)
-		pack_close(&s->packs[i]);
+	for (size_t i = 0; i < s->nr_packs; i++) {
+		pack_close(s->packs[i]);
+		free(s->packs[i]);
+	}
 	free(s->packs);
 	free(s->root);
 	free(s->packdir);
@@ -164,7 +166,7 @@ void store_set_options(struct lepton_store *s, int do_fsync, int level)
 static int have_pack(const struct lepton_store *s, const char *name)
 {
 	for (size_t i = 0; i < s->nr_packs; i++)
-		if (!strcmp(s->packs[i].name, name))
+		if (!strcmp(s->packs[i]->name, name))
 			return 1;
 	return 0;
 }
@@ -179,7 +181,8 @@ static int add_pack(struct lepton_store *s, const char *name)
 		s->alloc_packs = s->alloc_packs ? 2 * s->alloc_packs : 16;
 		s->packs = xrealloc(s->packs, s->alloc_packs * sizeof(*s->packs));
 	}
-	s->packs[s->nr_packs++] = p;
+	s->packs[s->nr_packs] = xmalloc(sizeof(p));
+	*s->packs[s->nr_packs++] = p;
 	return 0;
 }
 
@@ -212,8 +215,8 @@ static int find_chunk(struct lepton_store *s, const struct lepton_oid *oid, stru
 		      uint64_t *offset, uint64_t *len)
 {
 	for (size_t i = s->nr_packs; i-- > 0;)
-		if (pack_find(&s->packs[i], oid, offset, len)) {
-			*pack = &s->packs[i];
+		if (pack_find(s->packs[i], oid, offset, len)) {
+			*pack = s->packs[i];
 			return 1;
 		}
 	return 0;
@@ -491,9 +494,8 @@ static void writer_free(struct store_writer *w)
 	free(w);
 }
 
-static struct store_write_stats last_stats;
-
-int store_writer_finish(struct store_writer *w, struct lepton_pointer *out)
+int store_writer_finish(struct store_writer *w, struct lepton_pointer *out,
+			struct store_write_stats *stats)
 {
 	struct lepton_store *s = w->store;
 	struct buf name = BUF_INIT, data = BUF_INIT;
@@ -532,17 +534,13 @@ int store_writer_finish(struct store_writer *w, struct lepton_pointer *out)
 		err = write_file_atomic(s->tmpdir, path, data.data, data.len, s->do_fsync);
 	}
 done:
-	last_stats = w->stats;
+	if (stats)
+		*stats = w->stats;
 	buf_release(&name);
 	buf_release(&data);
 	free(path);
 	writer_free(w);
 	return err;
-}
-
-void store_writer_stats(const struct store_writer *w, struct store_write_stats *out)
-{
-	*out = w ? w->stats : last_stats;
 }
 
 void store_writer_abort(struct store_writer *w)
@@ -633,8 +631,11 @@ static void *reader_main(void *arg)
 	struct store_reader *r = arg;
 	for (size_t i = 0; i < r->recipe.nr; i++) {
 		struct chunk_buf *c = queue_pop(&r->empty);
-		int err;
-		if (!c || r->stop)
+		int err, stop;
+		pthread_mutex_lock(&r->empty.lock);
+		stop = r->stop;
+		pthread_mutex_unlock(&r->empty.lock);
+		if (!c || stop)
 			break;
 		c->index = i;
 		err = load_chunk(r, i, c);
@@ -705,8 +706,8 @@ fail:
 	return err;
 }
 
-/* Take the next chunk and hash it whole; the last one is verified before
- * any of its bytes go out. */
+/* Take the next chunk.  Chunks are hashed as their bytes go out, but the
+ * last one is hashed whole and verified before any of its bytes do. */
 static int next_chunk(struct store_reader *r)
 {
 	char hex[OID_HEXSZ + 1];
@@ -721,9 +722,9 @@ static int next_chunk(struct store_reader *r)
 	}
 	r->pos = 0;
 	r->next++;
-	sha256_update(&r->file_hash, r->current->bytes, r->current->len);
 	r->done += r->current->len;
 	if (r->next == r->recipe.nr) {
+		sha256_update(&r->file_hash, r->current->bytes, r->current->len);
 		sha256_final(&got, &r->file_hash);
 		if (oid_cmp(&got, &r->pointer.oid) || r->done != r->pointer.size)
 			return lepton_error_set(LEPTON_ECORRUPT,
@@ -733,7 +734,7 @@ static int next_chunk(struct store_reader *r)
 	return 0;
 }
 
-ssize_t store_reader_read(struct store_reader *r, void *buf, size_t len)
+ssize_t store_reader_next(struct store_reader *r, const void **data, size_t max)
 {
 	size_t n;
 	int err;
@@ -765,11 +766,22 @@ ssize_t store_reader_read(struct store_reader *r, void *buf, size_t len)
 		}
 	}
 	n = r->current->len - r->pos;
-	if (n > len)
-		n = len;
-	memcpy(buf, r->current->bytes + r->pos, n);
+	if (n > max)
+		n = max;
+	*data = r->current->bytes + r->pos;
+	if (r->next < r->recipe.nr) /* the last chunk was hashed when it was taken */
+		sha256_update(&r->file_hash, *data, n);
 	r->pos += n;
 	return (ssize_t)n;
+}
+
+ssize_t store_reader_read(struct store_reader *r, void *buf, size_t len)
+{
+	const void *data;
+	ssize_t n = store_reader_next(r, &data, len);
+	if (n > 0)
+		memcpy(buf, data, (size_t)n);
+	return n;
 }
 
 void store_reader_free(struct store_reader *r)
@@ -777,7 +789,9 @@ void store_reader_free(struct store_reader *r)
 	if (!r)
 		return;
 	if (r->worker_started) {
+		pthread_mutex_lock(&r->empty.lock);
 		r->stop = 1;
+		pthread_mutex_unlock(&r->empty.lock);
 		queue_close(&r->empty);
 		pthread_join(r->worker, NULL);
 	}
@@ -932,7 +946,7 @@ int store_fsck(struct lepton_store *s, int full, store_fsck_fn report, void *dat
 	closedir(d);
 	store_reload(s);
 	for (size_t i = 0; i < s->nr_packs; i++)
-		fsck_pack(&st, &s->packs[i]);
+		fsck_pack(&st, s->packs[i]);
 	err = store_for_each_file(s, fsck_recipe, &st);
 	oidset_release(&st.bad_chunks);
 	buf_release(&st.frame);

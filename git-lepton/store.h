@@ -64,15 +64,15 @@ int store_has_chunk(struct lepton_store *s, const struct lepton_oid *chunk);
 struct store_writer;
 int store_writer_new(struct store_writer **out, struct lepton_store *s);
 int store_writer_write(struct store_writer *w, const void *data, size_t len);
-/* Frees w whatever it returns. */
-int store_writer_finish(struct store_writer *w, struct lepton_pointer *out);
-void store_writer_abort(struct store_writer *w);
-
-/* Statistics of the last finished writer, for the command layer. */
+/* What a writer stored: chunks and bytes in all, and those that were new. */
 struct store_write_stats {
 	uint64_t chunks, new_chunks, bytes, new_bytes;
 };
-void store_writer_stats(const struct store_writer *w, struct store_write_stats *out);
+
+/* Frees w whatever it returns; stats, when not NULL, gets what was stored. */
+int store_writer_finish(struct store_writer *w, struct lepton_pointer *out,
+			struct store_write_stats *stats);
+void store_writer_abort(struct store_writer *w);
 
 /*
  * Reading one file, streamed and verified: every frame's XXH3 as it is
@@ -90,6 +90,9 @@ struct store_reader;
 int store_reader_open(struct store_reader **out, struct lepton_store *s,
 		      const struct lepton_pointer *p);
 ssize_t store_reader_read(struct store_reader *r, void *buf, size_t len);
+/* The same without a copy: *data points at up to max bytes inside the
+ * reader, valid until the next call. */
+ssize_t store_reader_next(struct store_reader *r, const void **data, size_t max);
 void store_reader_free(struct store_reader *r);
 
 /*
