@@ -24,8 +24,7 @@ CFLAGS ?= -O2 -g
 DEVELOPER_CFLAGS = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wformat=2 -Wno-unused-parameter
 ALL_CFLAGS = -std=gnu11 $(DEVELOPER_CFLAGS) $(CFLAGS) -pthread -D_FILE_OFFSET_BITS=64 \
-	-I. -Igit-lepton -Ifilter $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) \
-	-DLEPTON_VERSION='"$(VERSION)"'
+	-I. -Igit-lepton -Ifilter $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -pthread
 ALL_LDFLAGS = $(LDFLAGS)
 
@@ -67,7 +66,16 @@ libleptoncore.a: $(CORE_OBJS)
 	$(QUIET_AR)rm -f $@ && $(AR) rcs $@ $^
 
 %.o: %.c GIT-CFLAGS
-	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) $(EXTRA_CPPFLAGS) -MMD -MP -c -o $@ $<
+
+# only the version command sees the version, so a new commit rebuilds one file
+git-lepton/cmd-env.o: EXTRA_CPPFLAGS = -DLEPTON_VERSION='"$(VERSION)"'
+git-lepton/cmd-env.o: GIT-VERSION
+
+GIT-VERSION: FORCE
+	@if test x"$(VERSION)" != x"`cat GIT-VERSION 2>/dev/null`"; then \
+		echo "$(VERSION)" >GIT-VERSION; \
+	fi
 
 # hooks/ holds the scripts `git lepton install` writes; they are compiled in
 # so the installed binary needs no data directory.
@@ -134,7 +142,7 @@ format:
 
 clean:
 	rm -rf bin
-	rm -f libleptoncore.a hooks-data.c GIT-CFLAGS $(ALL_OBJS) $(ALL_OBJS:.o=.d) \
+	rm -f libleptoncore.a hooks-data.c GIT-CFLAGS GIT-VERSION $(ALL_OBJS) $(ALL_OBJS:.o=.d) \
 		$(UNIT_BINS) $(UNIT_SRCS:.c=.o) $(UNIT_SRCS:.c=.d) $(HELPER_BINS)
 	rm -rf t/trash* t/test-results
 

@@ -176,14 +176,24 @@ static int uninstall_hooks(void)
 
 int cmd_uninstall(int argc, const char **argv, struct lepton_repo *repo)
 {
+	static const char *const sections[] = { "filter.lepton", "diff.lepton" };
 	struct install_opts o;
 	int ret = parse_opts(argc, argv, repo, &o);
 
 	if (ret)
 		return ret;
 	/* a missing section is not an error: uninstall twice is fine */
-	run_git(NULL, "config", o.scope, "--remove-section", "filter.lepton", NULL);
-	run_git(NULL, "config", o.scope, "--remove-section", "diff.lepton", NULL);
+	for (size_t i = 0; i < sizeof(sections) / sizeof(*sections); i++) {
+		struct buf found = BUF_INIT, pattern = BUF_INIT;
+		buf_addf(&pattern, "^%s\\.", sections[i]);
+		if (!run_git(&found, "config", o.scope, "--get-regexp", pattern.data, NULL) &&
+		    run_git(NULL, "config", o.scope, "--remove-section", sections[i], NULL))
+			ret = error("cannot remove '%s' with 'git config %s'", sections[i], o.scope);
+		buf_release(&found);
+		buf_release(&pattern);
+	}
+	if (ret)
+		return ret;
 	if (repo && repo->workdir && !o.skip_repo && (ret = uninstall_hooks()))
 		return ret;
 	printf("git-lepton uninstalled (%s)\n", o.scope + 2);
