@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -123,6 +124,49 @@ static int copy_through(const struct buf *head, filter_read_fn rd, void *rctx, i
 	return err;
 }
 
+static int spool_through(struct lepton_store *s, const struct buf *head, filter_read_fn rd,
+			 void *rctx, filter_write_fn wr, void *wctx, int (*before_content)(void *wctx))
+{
+	struct buf path = BUF_INIT, io = BUF_INIT;
+	int fd, err = 0;
+
+	buf_addf(&path, "%s/tmp/spool-XXXXXX", store_root(s));
+	fd = mkstemp(path.data);
+	if (fd < 0) {
+		err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", path.data);
+		goto done;
+	}
+	unlink(path.data);
+	err = write_all(fd, head->data, head->len);
+	buf_grow(&io, IO_SIZE);
+	while (!err) {
+		ssize_t n = rd(rctx, io.data, IO_SIZE);
+		if (n <= 0) {
+			err = (int)n;
+			break;
+		}
+		err = write_all(fd, io.data, (size_t)n);
+	}
+	if (!err && lseek(fd, 0, SEEK_SET) < 0)
+		err = lepton_error_errno(LEPTON_EIO, "cannot rewind '%s'", path.data);
+	if (!err)
+		err = before_content(wctx);
+	while (!err) {
+		ssize_t n = read_full(fd, io.data, IO_SIZE);
+		if (n <= 0) {
+			err = (int)n;
+			break;
+		}
+		err = wr(wctx, io.data, (size_t)n);
+	}
+done:
+	if (fd >= 0)
+		close(fd);
+	buf_release(&path);
+	buf_release(&io);
+	return err;
+}
+
 int filter_smudge(struct lepton_store *s, const char *path, filter_read_fn rd, void *rctx,
 		  filter_write_fn wr, void *wctx, int (*before_content)(void *wctx))
 {
@@ -134,6 +178,15 @@ int filter_smudge(struct lepton_store *s, const char *path, filter_read_fn rd, v
 
 	if ((err = read_head(&head, rd, rctx, &ended)))
 		goto done;
+	if (!ended && before_content) {
+		/* Not a pointer, and more of it to come.  The long-running
+		 * protocol answers only after git sent everything, so the rest
+		 * waits in an unlinked temporary file, not in memory. */
+		err = spool_through(s, &head, rd, rctx, wr, wctx, before_content);
+		if (!err)
+			err = SMUDGE_PASSTHROUGH;
+		goto done;
+	}
 	if (!ended || !pointer_looks_like(head.data, head.len)) {
 		err = copy_through(&head, rd, rctx, ended, wr, wctx, before_content);
 		if (!err)

@@ -43,7 +43,9 @@ enum smudge_result {
  *
  * before_content, when not NULL, is called once just before the first
  * byte is written (after the pointer parsed and the content was found), so
- * the long-running filter can send its "status=success" then.
+ * the long-running filter can send its "status=success" then.  It also
+ * says the input must be read to its end before any output: large
+ * non-pointer input then goes through a temporary file in the store.
  */
 int filter_smudge(struct lepton_store *s, const char *path, filter_read_fn rd, void *rctx,
 		  filter_write_fn wr, void *wctx, int (*before_content)(void *wctx));

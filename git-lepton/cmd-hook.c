@@ -14,41 +14,63 @@ static int is_tracked(git_repository *repo, const char *path)
 	       filter && !strcmp(filter, "lepton");
 }
 
-/* Refuse tracked paths staged as raw bytes, and malformed pointers. */
+/* Refuse tracked paths staged as raw bytes, and malformed pointers, among
+ * what this commit changes (not what earlier commits let in). */
 static int pre_commit(struct lepton_repo *repo)
 {
-	git_index *index;
-	int refused = 0;
+	git_index *index = NULL;
+	git_object *head = NULL;
+	git_tree *tree = NULL;
+	git_diff *diff = NULL;
+	int refused = 0, ret = 0;
 
-	if (git_repository_index(&index, repo->git) < 0) {
-		fprintf(stderr, "fatal: cannot read the index: %s\n", git_error_message());
-		return EXIT_GIT;
+	if (git_repository_index(&index, repo->git) < 0 ||
+	    (git_revparse_single(&head, repo->git, "HEAD^{tree}") < 0 &&
+	     git_repository_head_unborn(repo->git) != 1)) {
+		fprintf(stderr, "fatal: cannot read the index or HEAD: %s\n", git_error_message());
+		ret = EXIT_GIT;
+		goto done;
 	}
-	for (size_t i = 0; i < git_index_entrycount(index); i++) {
-		const git_index_entry *e = git_index_get_byindex(index, i);
+	tree = (git_tree *)head;
+	if (git_diff_tree_to_index(&diff, repo->git, tree, index, NULL) < 0) {
+		fprintf(stderr, "fatal: cannot compare the index with HEAD: %s\n",
+			git_error_message());
+		ret = EXIT_GIT;
+		goto done;
+	}
+	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		const char *path = d->new_file.path;
 		struct lepton_pointer p;
 		int kind;
-		if (!git_oid_streq(&e->id, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"))
-			continue; /* empty files stay empty */
-		if (!is_tracked(repo->git, e->path))
+
+		if (d->status == GIT_DELTA_DELETED ||
+		    !git_oid_streq(&d->new_file.id, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"))
+			continue; /* gone, or empty: empty files stay empty */
+		if (!is_tracked(repo->git, path))
 			continue;
-		kind = blob_pointer(repo->git, &e->id, &p);
+		kind = blob_pointer(repo->git, &d->new_file.id, &p);
 		if (kind == 1)
 			continue;
 		if (kind == LEPTON_EINVALID)
 			error("'%s' is staged as a malformed pointer (%s); restore it with 'git "
-			      "checkout HEAD -- %s' or add the real file again",
-			      e->path, lepton_error_last(), e->path);
+			      "checkout HEAD -- \"%s\"' or add the real file again",
+			      path, lepton_error_last(), path);
 		else
 			error("'%s' is tracked by git-lepton but staged as raw bytes; run 'git lepton "
-			      "install' and then 'git add --renormalize %s'",
-			      e->path, e->path);
+			      "install' and then 'git add --renormalize \"%s\"'",
+			      path, path);
 		refused++;
 	}
-	git_index_free(index);
-	if (refused)
+	if (refused) {
 		fprintf(stderr, "hint: 'git commit --no-verify' commits anyway\n");
-	return refused ? EXIT_FAIL : 0;
+		ret = EXIT_FAIL;
+	}
+done:
+	git_diff_free(diff);
+	git_object_free(head);
+	git_index_free(index);
+	return ret;
 }
 
 int cmd_hook(int argc, const char **argv, struct lepton_repo *repo)

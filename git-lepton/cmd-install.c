@@ -18,6 +18,8 @@ static const char *const filter_config[][2] = {
 	{ "filter.lepton.smudge", "git-lepton smudge -- %f" },
 	{ "filter.lepton.required", "true" },
 	{ "diff.lepton.textconv", "git-lepton textconv" },
+	{ "merge.lepton.name", "git-lepton: keep one version of a model" },
+	{ "merge.lepton.driver", "git-lepton merge-driver %O %A %B %P" },
 };
 
 struct install_opts {
@@ -176,7 +178,7 @@ static int uninstall_hooks(void)
 
 int cmd_uninstall(int argc, const char **argv, struct lepton_repo *repo)
 {
-	static const char *const sections[] = { "filter.lepton", "diff.lepton" };
+	static const char *const sections[] = { "filter.lepton", "diff.lepton", "merge.lepton" };
 	struct install_opts o;
 	int ret = parse_opts(argc, argv, repo, &o);
 

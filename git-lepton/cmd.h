@@ -54,6 +54,7 @@ int cmd_smudge(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_filter_process(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_textconv(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_fsck(int argc, const char **argv, struct lepton_repo *repo);
+int cmd_merge_driver(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_hook(int argc, const char **argv, struct lepton_repo *repo);
 
 #endif

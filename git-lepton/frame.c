@@ -66,11 +66,10 @@ int frame_decode(struct buf *out, const unsigned char *frame, size_t len,
 	if (expect && oid_cmp(&h.chunk, expect))
 		return lepton_error_set(LEPTON_ECORRUPT, "frame of chunk '%s' holds another chunk",
 					oid_to_hex(hex, expect));
-	oid_to_hex(hex, &h.chunk);
 	if (frame_total_size(&h) != len)
-		return lepton_error_set(LEPTON_ECORRUPT, "chunk '%s': frame length mismatch", hex);
+		return lepton_error_set(LEPTON_ECORRUPT, "frame length mismatch");
 	if (xxh3_64(frame, len - FRAME_TRAILER_SIZE) != get_le64(frame + len - FRAME_TRAILER_SIZE))
-		return lepton_error_set(LEPTON_ECORRUPT, "chunk '%s': checksum mismatch", hex);
+		return lepton_error_set(LEPTON_ECORRUPT, "checksum mismatch");
 	payload = frame + h.header_len;
 
 	switch (h.encoding) {
@@ -82,7 +81,7 @@ int frame_decode(struct buf *out, const unsigned char *frame, size_t len,
 			return err;
 		got = ZSTD_decompress(out->data + out->len, h.raw_len, payload, h.payload_len);
 		if (ZSTD_isError(got) || got != h.raw_len)
-			return lepton_error_set(LEPTON_ECORRUPT, "chunk '%s': cannot decompress: %s", hex,
+			return lepton_error_set(LEPTON_ECORRUPT, "cannot decompress: %s",
 						ZSTD_isError(got) ? ZSTD_getErrorName(got)
 								  : "wrong length");
 		buf_setlen(out, out->len + got);
@@ -90,9 +89,9 @@ int frame_decode(struct buf *out, const unsigned char *frame, size_t len,
 	}
 	default:
 		return lepton_error_set(LEPTON_ECORRUPT,
-					"chunk '%s': encoding %u is not supported by this version; "
+					"encoding %u is not supported by this version; "
 					"upgrade git-lepton",
-					hex, h.encoding);
+					h.encoding);
 	}
 }
 

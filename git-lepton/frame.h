@@ -51,7 +51,7 @@ int frame_header_parse(struct frame_header *out, const unsigned char *p, size_t 
  * Check a whole frame in memory (header, XXH3 trailer) and decode its
  * payload into out (appended; out must have no limit below raw_len).  The
  * chunk id in the header must equal expect when expect is not NULL.
- * Returns LEPTON_ECORRUPT naming the chunk on any mismatch.
+ * Returns LEPTON_ECORRUPT on any mismatch; the caller names the chunk.
  */
 int frame_decode(struct buf *out, const unsigned char *frame, size_t len,
 		 const struct lepton_oid *expect);

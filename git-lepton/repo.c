@@ -25,9 +25,28 @@ int repo_open(struct lepton_repo *out)
 	struct buf store = BUF_INIT;
 	int err;
 
+	const char *env_worktree = getenv("GIT_WORK_TREE");
+	char *worktree = NULL;
+
 	memset(out, 0, sizeof(*out));
 	git_libgit2_init();
+	/* libgit2 reads GIT_DIR, GIT_INDEX_FILE and the rest of git's variables,
+	 * but refuses GIT_WORK_TREE, which git sets for filters and hooks in
+	 * worktrees; that one is applied here */
+	if (env_worktree && *env_worktree) {
+		worktree = realpath(env_worktree, NULL);
+		if (!worktree)
+			return lepton_error_errno(LEPTON_EGIT, "cannot use GIT_WORK_TREE '%s'",
+						  env_worktree);
+		unsetenv("GIT_WORK_TREE");
+	}
 	err = git_repository_open_ext(&out->git, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
+	if (worktree) {
+		setenv("GIT_WORK_TREE", env_worktree ? env_worktree : worktree, 1);
+		if (!err && git_repository_set_workdir(out->git, worktree, 0) < 0)
+			err = -1;
+		free(worktree);
+	}
 	if (err == GIT_ENOTFOUND)
 		return lepton_error_set(LEPTON_ENOTFOUND, "not a git repository (or any of the "
 							  "parent directories): .git");

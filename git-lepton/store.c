@@ -614,7 +614,7 @@ static int load_chunk(struct store_reader *r, size_t i, struct chunk_buf *c)
 		if ((err = frame_decode(&decoded, (unsigned char *)c->data.data, c->data.len,
 					&r->recipe.chunks[i].oid))) {
 			buf_release(&decoded);
-			return err;
+			return lepton_error_wrap(err, "chunk '%s'", hex);
 		}
 		buf_release(&c->data);
 		c->data = decoded;
