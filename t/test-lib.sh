@@ -339,13 +339,20 @@ test_watchdog_start_ () {
 	(
 		_wd_self=$(exec sh -c 'echo $PPID')
 		trap 'exit 0' TERM
-		sleep "$GIT_TEST_TIMEOUT" &
-		wait $!
+		# one-second naps: a nap orphaned when the watchdog is stopped
+		# ends at once instead of lingering for the whole timeout
+		_wd_left=$GIT_TEST_TIMEOUT
+		while test "$_wd_left" -gt 0
+		do
+			sleep 1 &
+			wait $!
+			_wd_left=$((_wd_left - 1))
+		done
 		echo "$test_count" >"$TEST_META/timed-out"
 		kill -TERM $(test_descendants_ "$test_shell_pid" "$_wd_self") 2>/dev/null
 		sleep 5
 		kill -KILL $(test_descendants_ "$test_shell_pid" "$_wd_self") 2>/dev/null
-	) </dev/null >/dev/null 2>&1 &
+	) </dev/null >/dev/null 2>&1 3>&- 4>&- 5>&- 6<&- 7>&- &
 	test_watchdog_pid=$!
 }
 
