@@ -162,17 +162,6 @@ test_expect_success EXPENSIVE,ULIMIT_V 'smudge of 1 GiB under a 300 MB address-s
 	rm -f .test-data/huge.out
 '
 
-# The goal in DESIGN.md: filter memory at most 64 MiB, flat in file size.
-test_expect_success EXPENSIVE,GNU_TIME 'clean and smudge of 1 GiB stay within 64 MiB resident' '
-	rm -rf .git/lepton &&
-	/usr/bin/time -o rss.clean -f %M git-lepton clean <.test-data/huge >actual &&
-	test_cmp huge.ptr actual &&
-	/usr/bin/time -o rss.smudge -f %M git-lepton smudge <huge.ptr >/dev/null &&
-	echo >&3 "max RSS: clean $(cat rss.clean) KiB, smudge $(cat rss.smudge) KiB" &&
-	test "$(cat rss.clean)" -le 65536 &&
-	test "$(cat rss.smudge)" -le 65536
-'
-
 test_expect_success EXPENSIVE 'git add and checkout of 1 GiB' '
 	cp .test-data/huge huge.bin &&
 	git add huge.bin &&

@@ -267,7 +267,7 @@ test_have_prereq () {
 	return 0
 }
 
-test_lazy_prereq EXPENSIVE 'test -n "$GIT_TEST_LONG"'
+test_lazy_prereq EXPENSIVE 'test -n "$GIT_TEST_LONG" || test -n "$LEPTON_TEST_LONG"'
 test "$(id -u)" = 0 && test_set_prereq ROOT
 if ( ulimit -v 1000000 ) 2>/dev/null
 then
