@@ -67,8 +67,9 @@ int filter_clean(struct lepton_store *s, const char *path, filter_read_fn rd, vo
 				pointer_format(out, &p);
 			goto done;
 		}
-		err = lepton_error_wrap(err, "'%s' looks like a Git LFS pointer but is malformed; "
-					     "fix or remove it",
+		err = lepton_error_wrap(err,
+					"'%s' looks like a Git LFS pointer but is malformed; "
+					"fix or remove it",
 					path);
 		goto done;
 	}
@@ -125,7 +126,8 @@ static int copy_through(const struct buf *head, filter_read_fn rd, void *rctx, i
 }
 
 static int spool_through(struct lepton_store *s, const struct buf *head, filter_read_fn rd,
-			 void *rctx, filter_write_fn wr, void *wctx, int (*before_content)(void *wctx))
+			 void *rctx, filter_write_fn wr, void *wctx,
+			 int (*before_content)(void *wctx))
 {
 	struct buf path = BUF_INIT, io = BUF_INIT;
 	int fd, err = 0;
@@ -198,10 +200,11 @@ int filter_smudge(struct lepton_store *s, const char *path, filter_read_fn rd, v
 		snprintf(reason, sizeof(reason), "%s", lepton_error_last());
 		err = copy_through(&head, rd, rctx, ended, wr, wctx, before_content);
 		if (!err)
-			err = lepton_error_set(SMUDGE_MALFORMED,
-					       "'%s' holds a malformed pointer (%s); checked out as "
-					       "it is",
-					       path, reason);
+			err =
+			    lepton_error_set(SMUDGE_MALFORMED,
+					     "'%s' holds a malformed pointer (%s); checked out as "
+					     "it is",
+					     path, reason);
 		goto done;
 	}
 	oid_to_hex(hex, &p.oid);

@@ -46,12 +46,13 @@ int pkt_read(int fd, char *buf, size_t *len_out)
 							 "pkt-line header");
 	len = hex4(header);
 	if (len < 0)
-		return lepton_error_set(LEPTON_EINVALID, "protocol error: bad pkt-line header '%.4s'",
-					header);
+		return lepton_error_set(LEPTON_EINVALID,
+					"protocol error: bad pkt-line header '%.4s'", header);
 	if (len == 0)
 		return PKT_FLUSH;
 	if (len < 4 || len > PKT_MAX_SIZE)
-		return lepton_error_set(LEPTON_EINVALID, "protocol error: bad pkt-line length %d", len);
+		return lepton_error_set(LEPTON_EINVALID, "protocol error: bad pkt-line length %d",
+					len);
 	n = read_full(fd, buf, (size_t)len - 4);
 	if (n < 0)
 		return (int)n;
@@ -119,14 +120,16 @@ int pkt_reader_read(struct pkt_reader *r, const char **data, size_t *len_out)
 							 "pkt-line header");
 	len = hex4(r->buf + r->start);
 	if (len < 0)
-		return lepton_error_set(LEPTON_EINVALID, "protocol error: bad pkt-line header '%.4s'",
+		return lepton_error_set(LEPTON_EINVALID,
+					"protocol error: bad pkt-line header '%.4s'",
 					r->buf + r->start);
 	if (len == 0) {
 		r->start += 4;
 		return PKT_FLUSH;
 	}
 	if (len < 4 || len > PKT_MAX_SIZE)
-		return lepton_error_set(LEPTON_EINVALID, "protocol error: bad pkt-line length %d", len);
+		return lepton_error_set(LEPTON_EINVALID, "protocol error: bad pkt-line length %d",
+					len);
 	have = pkt_reader_fill(r, (size_t)len);
 	if (have < 0)
 		return (int)have;
@@ -191,8 +194,8 @@ int pkt_write(int fd, const void *data, size_t len)
 {
 	char packet[PKT_MAX_SIZE];
 	if (len > PKT_MAX_DATA)
-		return lepton_error_set(LEPTON_EINVALID, "pkt-line payload of %zu bytes is too long",
-					len);
+		return lepton_error_set(LEPTON_EINVALID,
+					"pkt-line payload of %zu bytes is too long", len);
 	snprintf(packet, 5, "%04x", (unsigned)(len + 4));
 	memcpy(packet + 4, data, len);
 	return write_all(fd, packet, len + 4);

@@ -40,8 +40,8 @@ static ssize_t pkt_stream_read(void *ctx, void *buf, size_t len)
 			st->ended = 1;
 			st->len = 0;
 			if (type == PKT_EOF)
-				return lepton_error_set(LEPTON_EINVALID,
-							"protocol error: input ended inside content");
+				return lepton_error_set(
+				    LEPTON_EINVALID, "protocol error: input ended inside content");
 		}
 	}
 	n = st->len - st->pos;
@@ -159,8 +159,9 @@ static int handshake(struct pkt_reader *in, int out, char *buf)
 	if (type < 0)
 		return type;
 	if (type != PKT_FLUSH || !versions)
-		return lepton_error_set(LEPTON_EINVALID,
-					"protocol error: git does not offer filter protocol version 2");
+		return lepton_error_set(
+		    LEPTON_EINVALID,
+		    "protocol error: git does not offer filter protocol version 2");
 	if ((err = pkt_write_text(out, "git-filter-server")) ||
 	    (err = pkt_write_text(out, "version=2")) || (err = pkt_flush(out)))
 		return err;
@@ -171,9 +172,10 @@ static int handshake(struct pkt_reader *in, int out, char *buf)
 			smudge = 1;
 	}
 	if (type != PKT_FLUSH)
-		return type < 0 ? type
-				: lepton_error_set(LEPTON_EINVALID,
-						   "protocol error: capability list not terminated");
+		return type < 0
+			   ? type
+			   : lepton_error_set(LEPTON_EINVALID,
+					      "protocol error: capability list not terminated");
 	if ((clean && (err = pkt_write_text(out, "capability=clean"))) ||
 	    (smudge && (err = pkt_write_text(out, "capability=smudge"))))
 		return err;
@@ -227,7 +229,8 @@ static int serve_smudge(struct lepton_store *s, struct pkt_stream *st, const cha
 			return reply_status(st->out, "error");
 		}
 		/* content was under way: end it, then take it back */
-		if ((err = drain(st)) || (err = pkt_out_flush(&o.pkt)) || (err = pkt_flush(st->out)))
+		if ((err = drain(st)) || (err = pkt_out_flush(&o.pkt)) ||
+		    (err = pkt_flush(st->out)))
 			return err;
 		return reply_status(st->out, "error");
 	}
@@ -271,7 +274,7 @@ int filter_process(struct lepton_store *s, int in, int out)
 		}
 		if (type != PKT_FLUSH || !command.len) {
 			err = lepton_error_set(LEPTON_EINVALID, "protocol error: request without a "
-								 "command");
+								"command");
 			goto done;
 		}
 		st.pos = st.len = 0;

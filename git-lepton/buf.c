@@ -202,8 +202,8 @@ int buf_read_fd(struct buf *b, int fd)
 				return lepton_error_errno(LEPTON_EIO, "read failed");
 			if (n == 0)
 				return 0;
-			return lepton_error_set(LEPTON_EINVALID,
-						"input longer than the limit of %zu bytes", b->limit);
+			return lepton_error_set(
+			    LEPTON_EINVALID, "input longer than the limit of %zu bytes", b->limit);
 		}
 		if (b->limit && want > b->limit - b->len)
 			want = b->limit - b->len;

@@ -30,7 +30,10 @@ struct buf {
 };
 
 extern char buf_empty[];
-#define BUF_INIT { .data = buf_empty }
+#define BUF_INIT                  \
+	{                         \
+		.data = buf_empty \
+	}
 
 void buf_init(struct buf *b, size_t hint);
 void buf_init_limit(struct buf *b, size_t limit);

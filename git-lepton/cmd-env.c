@@ -16,7 +16,8 @@ int cmd_version(int argc, const char **argv, struct lepton_repo *repo)
 	int major, minor, rev;
 	git_libgit2_version(&major, &minor, &rev);
 	printf("git-lepton/%s (libgit2 %d.%d.%d; zstd %s; xxhash %u; %s)\n", LEPTON_VERSION, major,
-	       minor, rev, ZSTD_versionString(), XXH_versionNumber(), OpenSSL_version(OPENSSL_VERSION));
+	       minor, rev, ZSTD_versionString(), XXH_versionNumber(),
+	       OpenSSL_version(OPENSSL_VERSION));
 	return 0;
 }
 
@@ -44,8 +45,8 @@ static void print_config(struct lepton_repo *repo, const char *key)
 int cmd_env(int argc, const char **argv, struct lepton_repo *repo)
 {
 	static const char *const keys[] = {
-		"filter.lepton.process", "filter.lepton.clean", "filter.lepton.smudge",
-		"filter.lepton.required", "diff.lepton.textconv", "lepton.fsync",
+		"filter.lepton.process",   "filter.lepton.clean",  "filter.lepton.smudge",
+		"filter.lepton.required",  "diff.lepton.textconv", "lepton.fsync",
 		"lepton.compressionlevel",
 	};
 	if (argc > 1)

@@ -62,7 +62,8 @@ static void check_pointer(struct fsck_state *st, const char *path, const git_oid
 			printf("  affects '%s' in %s (content '%s')\n", path, st->commit, hex);
 	} else if (!store_has_file(st->store, &p.oid)) {
 		if (oidset_insert(&st->reported, &p.oid)) {
-			printf("error: missing content '%s' of '%s' in %s\n", hex, path, st->commit);
+			printf("error: missing content '%s' of '%s' in %s\n", hex, path,
+			       st->commit);
 			st->problems++;
 		}
 	}

@@ -57,7 +57,8 @@ static int pre_commit(struct lepton_repo *repo)
 			      "checkout HEAD -- \"%s\"' or add the real file again",
 			      path, lepton_error_last(), path);
 		else
-			error("'%s' is tracked by git-lepton but staged as raw bytes; run 'git lepton "
+			error("'%s' is tracked by git-lepton but staged as raw bytes; run 'git "
+			      "lepton "
 			      "install' and then 'git add --renormalize \"%s\"'",
 			      path, path);
 		refused++;

@@ -27,8 +27,7 @@ struct install_opts {
 	int skip_repo;
 };
 
-static int parse_opts(int argc, const char **argv, struct lepton_repo *repo,
-		      struct install_opts *o)
+static int parse_opts(int argc, const char **argv, struct lepton_repo *repo, struct install_opts *o)
 {
 	o->scope = "--global";
 	o->skip_repo = 0;
@@ -51,7 +50,7 @@ static int parse_opts(int argc, const char **argv, struct lepton_repo *repo,
 /* The hooks directory as git sees it (core.hooksPath honoured). */
 static int hooks_dir(struct buf *out)
 {
-	int ret = run_git(out, "rev-parse", "--git-path", "hooks", NULL);
+	int ret = run_git(out, "rev-parse", "--git-path", "hooks", (char *)NULL);
 	buf_rtrim(out);
 	if (ret || !out->len)
 		return error("cannot find the hooks directory");
@@ -90,13 +89,15 @@ static int install_hook(const char *dir, const struct hook_script *h)
 			goto done;
 		if (!is_ours(path.data)) {
 			if (access(chained.data, F_OK) == 0) {
-				ret = error("hook '%s' exists and so does '%s'; merge them by hand, then "
-					    "run 'git lepton install' again",
-					    path.data, chained.data);
+				ret = error(
+				    "hook '%s' exists and so does '%s'; merge them by hand, then "
+				    "run 'git lepton install' again",
+				    path.data, chained.data);
 				goto done;
 			}
 			if (rename(path.data, chained.data) < 0) {
-				ret = error("cannot keep hook '%s' as '%s': %m", path.data, chained.data);
+				ret = error("cannot keep hook '%s' as '%s': %m", path.data,
+					    chained.data);
 				goto done;
 			}
 			printf("kept existing hook '%s' as '%s'\n", h->name, chained.data);
@@ -135,11 +136,12 @@ int cmd_install(int argc, const char **argv, struct lepton_repo *repo)
 	for (size_t i = 0; i < sizeof(filter_config) / sizeof(*filter_config); i++) {
 		struct buf have = BUF_INIT;
 		/* leave the file alone when the value is already there */
-		int got = run_git(&have, "config", o.scope, "--get", filter_config[i][0], NULL);
+		int got =
+		    run_git(&have, "config", o.scope, "--get", filter_config[i][0], (char *)NULL);
 		buf_rtrim(&have);
 		if (got != 0 || strcmp(have.data, filter_config[i][1]))
 			got = run_git(NULL, "config", o.scope, "--replace-all", filter_config[i][0],
-				      filter_config[i][1], NULL);
+				      filter_config[i][1], (char *)NULL);
 		else
 			got = 0;
 		buf_release(&have);
@@ -188,9 +190,11 @@ int cmd_uninstall(int argc, const char **argv, struct lepton_repo *repo)
 	for (size_t i = 0; i < sizeof(sections) / sizeof(*sections); i++) {
 		struct buf found = BUF_INIT, pattern = BUF_INIT;
 		buf_addf(&pattern, "^%s\\.", sections[i]);
-		if (!run_git(&found, "config", o.scope, "--get-regexp", pattern.data, NULL) &&
-		    run_git(NULL, "config", o.scope, "--remove-section", sections[i], NULL))
-			ret = error("cannot remove '%s' with 'git config %s'", sections[i], o.scope);
+		if (!run_git(&found, "config", o.scope, "--get-regexp", pattern.data,
+			     (char *)NULL) &&
+		    run_git(NULL, "config", o.scope, "--remove-section", sections[i], (char *)NULL))
+			ret =
+			    error("cannot remove '%s' with 'git config %s'", sections[i], o.scope);
 		buf_release(&found);
 		buf_release(&pattern);
 	}

@@ -158,8 +158,9 @@ int cmd_status(int argc, const char **argv, struct lepton_repo *repo)
 	if (!nr)
 		printf("\t(none)\n");
 	if (raw.len)
-		printf("\nTracked files staged as raw bytes (run 'git add --renormalize <path>'):\n%s",
-		       raw.data);
+		printf(
+		    "\nTracked files staged as raw bytes (run 'git add --renormalize <path>'):\n%s",
+		    raw.data);
 	if (bad.len)
 		printf("\nMalformed pointers in the index:\n%s", bad.data);
 	if (missing)

@@ -46,8 +46,9 @@ int cmd_merge_driver(int argc, const char **argv, struct lepton_repo *repo)
 		if (f && fclose(f) && !ret)
 			ret = error("cannot write '%s': %m", argv[2]);
 	} else {
-		fprintf(stderr, "warning: '%s' changed on both sides; keeping ours. Pick a version "
-				"with 'git checkout --ours' or '--theirs', then 'git add' it\n",
+		fprintf(stderr,
+			"warning: '%s' changed on both sides; keeping ours. Pick a version "
+			"with 'git checkout --ours' or '--theirs', then 'git add' it\n",
 			argc == 5 ? argv[4] : argv[2]);
 		ret = EXIT_FAIL;
 	}

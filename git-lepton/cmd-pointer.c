@@ -45,7 +45,8 @@ static int check_pointer(const char *path, int fd)
 	buf_init_limit(&data, POINTER_MAX_SIZE);
 	if (buf_read_fd(&data, fd)) {
 		buf_release(&data);
-		return error("'%s' is not a pointer: it is %d bytes or more", path, POINTER_MAX_SIZE);
+		return error("'%s' is not a pointer: it is %d bytes or more", path,
+			     POINTER_MAX_SIZE);
 	}
 	err = pointer_parse(&p, &canonical, data.data, data.len);
 	buf_release(&data);

@@ -29,7 +29,8 @@ int cmd_textconv(int argc, const char **argv, struct lepton_repo *repo)
 	buf_setlen(&head, (size_t)n);
 	if (n < POINTER_MAX_SIZE && pointer_parse(&p, NULL, head.data, head.len) == 0) {
 		struct lepton_store *s = NULL;
-		int present = repo && !store_open(&s, repo->store_path, 0) && store_has_file(s, &p.oid);
+		int present =
+		    repo && !store_open(&s, repo->store_path, 0) && store_has_file(s, &p.oid);
 		store_free(s);
 		fwrite(head.data, 1, head.len, stdout);
 		printf("# git-lepton: %s, content %s\n", human_size(size, sizeof(size), p.size),

@@ -122,9 +122,10 @@ static void warn_raw_files(struct lepton_repo *repo)
 			continue;
 		if (git_odb_read_header(&len, &type, odb, &e->id) == 0 && len &&
 		    blob_pointer(repo->git, &e->id, &p) == 0)
-			warning("'%s' is already committed as raw bytes; run 'git add --renormalize "
-				"%s' to store it in git-lepton",
-				e->path, e->path);
+			warning(
+			    "'%s' is already committed as raw bytes; run 'git add --renormalize "
+			    "%s' to store it in git-lepton",
+			    e->path, e->path);
 		git_odb_free(odb);
 	}
 	git_index_free(index);

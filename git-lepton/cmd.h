@@ -9,11 +9,11 @@
  * 0 success, 1 failure, 128 a git error or no repository, 129 bad usage.
  */
 
-#define EXIT_FAIL 1
-#define EXIT_GIT 128
+#define EXIT_FAIL  1
+#define EXIT_GIT   128
 #define EXIT_USAGE 129
 
-#define CMD_NEEDS_REPO 0x1     /* repo is opened before the call; 128 without one */
+#define CMD_NEEDS_REPO     0x1 /* repo is opened before the call; 128 without one */
 #define CMD_NEEDS_WORKTREE 0x2 /* ... and must have a work tree */
 
 struct lepton_cmd {

@@ -12,13 +12,13 @@
 
 enum lepton_error {
 	LEPTON_OK = 0,
-	LEPTON_ERR = -1,      /* generic failure */
+	LEPTON_ERR = -1,       /* generic failure */
 	LEPTON_ENOTFOUND = -2, /* object, file or key does not exist */
-	LEPTON_ECORRUPT = -3, /* checksum or format mismatch in stored data */
-	LEPTON_EINVALID = -4, /* malformed input from the user or from git */
-	LEPTON_EIO = -5,      /* the operating system refused a read or write */
-	LEPTON_EGIT = -6,     /* git or libgit2 failed */
-	LEPTON_EUSAGE = -7,   /* wrong arguments to a command */
+	LEPTON_ECORRUPT = -3,  /* checksum or format mismatch in stored data */
+	LEPTON_EINVALID = -4,  /* malformed input from the user or from git */
+	LEPTON_EIO = -5,       /* the operating system refused a read or write */
+	LEPTON_EGIT = -6,      /* git or libgit2 failed */
+	LEPTON_EUSAGE = -7,    /* wrong arguments to a command */
 };
 
 /* Record a message for the calling thread; returns code, for `return

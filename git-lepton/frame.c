@@ -38,7 +38,8 @@ int frame_header_parse(struct frame_header *out, const unsigned char *p, size_t 
 	memcpy(out->chunk.hash, p + 24, OID_RAWSZ);
 	out->header_len = FRAME_HEADER_SIZE;
 	if (out->flags & ~FRAME_HAS_BASE)
-		return lepton_error_set(LEPTON_ECORRUPT, "frame has unknown flags 0x%x", out->flags);
+		return lepton_error_set(LEPTON_ECORRUPT, "frame has unknown flags 0x%x",
+					out->flags);
 	if (out->flags & FRAME_HAS_BASE) {
 		if (len < FRAME_HEADER_SIZE + FRAME_BASE_SIZE)
 			return lepton_error_set(LEPTON_ECORRUPT, "frame header is truncated");

@@ -13,16 +13,16 @@
  * byte layout.  Frames are immutable and named by their chunk's SHA-256.
  */
 
-#define FRAME_MAGIC "LFRM"
-#define FRAME_VERSION 1
-#define FRAME_HEADER_SIZE 56
-#define FRAME_BASE_SIZE 32 /* base chunk id, after the header, when FRAME_HAS_BASE */
+#define FRAME_MAGIC        "LFRM"
+#define FRAME_VERSION      1
+#define FRAME_HEADER_SIZE  56
+#define FRAME_BASE_SIZE    32 /* base chunk id, after the header, when FRAME_HAS_BASE */
 #define FRAME_TRAILER_SIZE 8
 
 enum frame_encoding {
 	FRAME_RAW = 0,  /* payload is the chunk */
 	FRAME_ZSTD = 1, /* payload is one zstd frame of the chunk */
-	/* 2 and up: reserved for byte-grouped and delta encodings */
+			/* 2 and up: reserved for byte-grouped and delta encodings */
 };
 
 #define FRAME_HAS_BASE 0x01

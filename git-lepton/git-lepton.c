@@ -28,19 +28,19 @@ static const struct lepton_cmd commands[] = {
 	{ "ls-files", cmd_ls_files, CMD_NEEDS_REPO, "list the model files of a commit",
 	  "git lepton ls-files [--long] [--size] [REV]" },
 	{ "status", cmd_status, CMD_NEEDS_WORKTREE,
-	  "show staged model files and whether their content is present",
-	  "git lepton status" },
+	  "show staged model files and whether their content is present", "git lepton status" },
 	{ "env", cmd_env, 0, "show the resolved configuration and paths", "git lepton env" },
 	{ "version", cmd_version, 0, "show the version", "git lepton version" },
 	{ "pointer", cmd_pointer, 0, "build a pointer for a file, or check one",
 	  "git lepton pointer (--file FILE | --check FILE | --check --stdin)" },
 	{ "clean", cmd_clean, CMD_NEEDS_REPO, "store standard input, print its pointer",
 	  "git lepton clean [-- PATH]" },
-	{ "smudge", cmd_smudge, CMD_NEEDS_REPO, "print the content of the pointer on standard input",
-	  "git lepton smudge [-- PATH]" },
+	{ "smudge", cmd_smudge, CMD_NEEDS_REPO,
+	  "print the content of the pointer on standard input", "git lepton smudge [-- PATH]" },
 	{ "filter-process", cmd_filter_process, CMD_NEEDS_REPO,
 	  "git's long-running filter (filter.lepton.process)", "git lepton filter-process" },
-	{ "textconv", cmd_textconv, 0, "describe a pointer file for git diff (diff.lepton.textconv)",
+	{ "textconv", cmd_textconv, 0,
+	  "describe a pointer file for git diff (diff.lepton.textconv)",
 	  "git lepton textconv FILE" },
 	{ "merge-driver", cmd_merge_driver, 0,
 	  "merge two versions of a model (merge.lepton.driver)",
@@ -49,7 +49,8 @@ static const struct lepton_cmd commands[] = {
 	  "git lepton fsck [--full]" },
 	{ "hook", cmd_hook, CMD_NEEDS_REPO, "run a hook's checks (called by the installed hooks)",
 	  "git lepton hook (pre-commit | pre-push | post-checkout) [ARGS...]" },
-	{ "help", cmd_help, 0, "show help for git-lepton or one command", "git lepton help [COMMAND]" },
+	{ "help", cmd_help, 0, "show help for git-lepton or one command",
+	  "git lepton help [COMMAND]" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(*commands))
@@ -200,7 +201,8 @@ int main(int argc, const char **argv)
 		return cmd_version(1, argv + 1, NULL);
 	c = find_command(argv[1]);
 	if (!c) {
-		fprintf(stderr, "git-lepton: '%s' is not a git-lepton command. See 'git lepton help'.\n",
+		fprintf(stderr,
+			"git-lepton: '%s' is not a git-lepton command. See 'git lepton help'.\n",
 			argv[1]);
 		return EXIT_FAIL;
 	}

@@ -15,7 +15,10 @@ struct oidset {
 	size_t nr, cap;
 };
 
-#define OIDSET_INIT { .nr = 0 }
+#define OIDSET_INIT     \
+	{               \
+		.nr = 0 \
+	}
 
 /* 1 if the id was added, 0 if it was there already. */
 int oidset_insert(struct oidset *set, const struct lepton_oid *oid);

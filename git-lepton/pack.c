@@ -49,8 +49,7 @@ int pack_open(struct pack *p, const char *dir, const char *name)
 	}
 	p->count = get_le32(m + 8);
 	need = IDX_HEADER_SIZE + IDX_FANOUT_SIZE + (size_t)p->count * IDX_ENTRY_SIZE + 8;
-	if (need != p->map_size ||
-	    xxh3_64(m, p->map_size - 8) != get_le64(m + p->map_size - 8) ||
+	if (need != p->map_size || xxh3_64(m, p->map_size - 8) != get_le64(m + p->map_size - 8) ||
 	    get_le32(m + IDX_HEADER_SIZE + 255 * 4) != p->count) {
 		err = lepton_error_set(LEPTON_ECORRUPT, "pack index '%s' is corrupt", path.data);
 		goto done;
@@ -94,8 +93,7 @@ void pack_entry(const struct pack *p, uint32_t i, struct lepton_oid *oid, uint64
 	*len = get_le64(e + 40);
 }
 
-int pack_find(const struct pack *p, const struct lepton_oid *oid, uint64_t *offset,
-	      uint64_t *len)
+int pack_find(const struct pack *p, const struct lepton_oid *oid, uint64_t *offset, uint64_t *len)
 {
 	const unsigned char *fanout = p->map + IDX_HEADER_SIZE;
 	unsigned first = oid->hash[0];
@@ -234,8 +232,8 @@ done:
 	return err;
 }
 
-int pack_writer_commit(struct pack_writer *w, const char *tmpdir, const char *packdir,
-		       int do_fsync, struct buf *name_out)
+int pack_writer_commit(struct pack_writer *w, const char *tmpdir, const char *packdir, int do_fsync,
+		       struct buf *name_out)
 {
 	struct buf idx = BUF_INIT, path = BUF_INIT;
 	struct sha256_ctx ctx;

@@ -15,23 +15,23 @@
  * file is renamed first, so a visible index always has its pack.
  */
 
-#define PACK_MAGIC "LPAK"
-#define PACK_VERSION 1
+#define PACK_MAGIC       "LPAK"
+#define PACK_VERSION     1
 #define PACK_HEADER_SIZE 16
-#define IDX_MAGIC "LIDX"
-#define IDX_VERSION 1
-#define IDX_HEADER_SIZE 16
-#define IDX_FANOUT_SIZE (256 * 4)
-#define IDX_ENTRY_SIZE 48
+#define IDX_MAGIC        "LIDX"
+#define IDX_VERSION      1
+#define IDX_HEADER_SIZE  16
+#define IDX_FANOUT_SIZE  (256 * 4)
+#define IDX_ENTRY_SIZE   48
 
 /* A pack index, mapped read-only, and its pack's file descriptor. */
 struct pack {
-	char *name;    /* "pack-<64 hex>" */
-	char *path;    /* the .pack file */
+	char *name; /* "pack-<64 hex>" */
+	char *path; /* the .pack file */
 	const unsigned char *map;
 	size_t map_size;
 	uint32_t count;
-	int fd;        /* of the .pack, opened on first read, -1 before */
+	int fd; /* of the .pack, opened on first read, -1 before */
 };
 
 /* Map and verify (header, trailer checksum, order) the index at idx_path. */
@@ -39,8 +39,7 @@ int pack_open(struct pack *p, const char *dir, const char *name);
 void pack_close(struct pack *p);
 
 /* 1 and the frame's place if the pack has the chunk, 0 if not. */
-int pack_find(const struct pack *p, const struct lepton_oid *oid, uint64_t *offset,
-	      uint64_t *len);
+int pack_find(const struct pack *p, const struct lepton_oid *oid, uint64_t *offset, uint64_t *len);
 /* The i-th entry in id order. */
 void pack_entry(const struct pack *p, uint32_t i, struct lepton_oid *oid, uint64_t *offset,
 		uint64_t *len);
@@ -55,7 +54,7 @@ struct pack_writer {
 	struct pack_entry_rec {
 		struct lepton_oid oid;
 		uint64_t offset, len;
-	} *entries;
+	} * entries;
 	size_t nr, alloc;
 };
 
@@ -64,8 +63,8 @@ int pack_writer_add(struct pack_writer *w, const struct lepton_oid *oid, const v
 		    size_t len);
 /* Write the index and rename both into packdir; name_out gets the pack's
  * name.  With do_fsync the data reaches the disk before the renames. */
-int pack_writer_commit(struct pack_writer *w, const char *tmpdir, const char *packdir,
-		       int do_fsync, struct buf *name_out);
+int pack_writer_commit(struct pack_writer *w, const char *tmpdir, const char *packdir, int do_fsync,
+		       struct buf *name_out);
 void pack_writer_abort(struct pack_writer *w);
 
 /* Write data to a new file under tmpdir and rename it to path. */

@@ -76,8 +76,8 @@ int pointer_parse(struct lepton_pointer *out, int *canonical_out, const char *da
 	if (!pointer_looks_like(data, len))
 		return lepton_error_set(LEPTON_ENOTFOUND, "not a pointer");
 	if (len >= POINTER_MAX_SIZE)
-		return lepton_error_set(LEPTON_EINVALID, "pointer is %zu bytes, the limit is %d", len,
-					POINTER_MAX_SIZE - 1);
+		return lepton_error_set(LEPTON_EINVALID, "pointer is %zu bytes, the limit is %d",
+					len, POINTER_MAX_SIZE - 1);
 	if (memchr(data, '\0', len))
 		return lepton_error_set(LEPTON_EINVALID, "pointer contains a NUL byte");
 
@@ -93,16 +93,17 @@ int pointer_parse(struct lepton_pointer *out, int *canonical_out, const char *da
 			line_len--;
 		if (!line_len) {
 			if (pos < len)
-				return lepton_error_set(LEPTON_EINVALID, "empty line inside pointer");
+				return lepton_error_set(LEPTON_EINVALID,
+							"empty line inside pointer");
 			continue;
 		}
 		if (nlines == 3)
-			return lepton_error_set(LEPTON_EINVALID,
-						"pointer has more than version, oid and size lines");
+			return lepton_error_set(
+			    LEPTON_EINVALID, "pointer has more than version, oid and size lines");
 		space = memchr(start, ' ', line_len);
 		if (!space || space == start)
-			return lepton_error_set(LEPTON_EINVALID, "pointer line %zu is not 'key value'",
-						nlines + 1);
+			return lepton_error_set(LEPTON_EINVALID,
+						"pointer line %zu is not 'key value'", nlines + 1);
 		l = &lines[nlines++];
 		l->key = start;
 		l->key_len = (size_t)(space - start);
@@ -110,9 +111,10 @@ int pointer_parse(struct lepton_pointer *out, int *canonical_out, const char *da
 		l->value_len = line_len - l->key_len - 1;
 		for (size_t i = 0; i < l->key_len; i++) {
 			char c = l->key[i];
-			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
-				return lepton_error_set(LEPTON_EINVALID, "invalid key in pointer line %zu",
-							nlines);
+			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+			      c == '-'))
+				return lepton_error_set(LEPTON_EINVALID,
+							"invalid key in pointer line %zu", nlines);
 		}
 	}
 
@@ -124,18 +126,20 @@ int pointer_parse(struct lepton_pointer *out, int *canonical_out, const char *da
 		if (key_is(l, "oid")) {
 			static const char prefix[] = "sha256:";
 			if (have_oid || have_size)
-				return lepton_error_set(LEPTON_EINVALID,
-							"pointer keys out of order: 'oid' must come "
-							"once, before 'size'");
+				return lepton_error_set(
+				    LEPTON_EINVALID, "pointer keys out of order: 'oid' must come "
+						     "once, before 'size'");
 			if (l->value_len != sizeof(prefix) - 1 + OID_HEXSZ ||
 			    memcmp(l->value, prefix, sizeof(prefix) - 1) ||
 			    oid_from_hex(&out->oid, l->value + sizeof(prefix) - 1))
-				return lepton_error_set(LEPTON_EINVALID,
-							"pointer oid is not 'sha256:' and 64 hex digits");
+				return lepton_error_set(
+				    LEPTON_EINVALID,
+				    "pointer oid is not 'sha256:' and 64 hex digits");
 			have_oid = 1;
 		} else if (key_is(l, "size")) {
 			if (have_size)
-				return lepton_error_set(LEPTON_EINVALID, "pointer has two 'size' lines");
+				return lepton_error_set(LEPTON_EINVALID,
+							"pointer has two 'size' lines");
 			if (parse_size(&out->size, l->value, l->value_len))
 				return lepton_error_set(LEPTON_EINVALID,
 							"pointer size is not a decimal number");

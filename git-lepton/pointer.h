@@ -24,7 +24,7 @@
  * check for that before parsing.
  */
 
-#define POINTER_MAX_SIZE 1024 /* a pointer is strictly shorter than this */
+#define POINTER_MAX_SIZE    1024 /* a pointer is strictly shorter than this */
 #define POINTER_VERSION_URL "https://git-lfs.github.com/spec/v1"
 
 struct lepton_pointer {

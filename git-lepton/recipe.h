@@ -15,11 +15,11 @@
  * docs/FORMAT.md has the byte layout.
  */
 
-#define RECIPE_MAGIC "LRCP"
-#define RECIPE_VERSION 1
+#define RECIPE_MAGIC       "LRCP"
+#define RECIPE_VERSION     1
 #define RECIPE_HEADER_SIZE 56
-#define RECIPE_ENTRY_SIZE 40
-#define RECIPE_MAX_CHUNKS (1u << 26) /* 256 TiB at 4 MiB chunks */
+#define RECIPE_ENTRY_SIZE  40
+#define RECIPE_MAX_CHUNKS  (1u << 26) /* 256 TiB at 4 MiB chunks */
 
 struct recipe_chunk {
 	struct lepton_oid oid;
@@ -33,7 +33,10 @@ struct recipe {
 	struct recipe_chunk *chunks;
 };
 
-#define RECIPE_INIT { .nr = 0 }
+#define RECIPE_INIT     \
+	{               \
+		.nr = 0 \
+	}
 
 void recipe_add(struct recipe *r, const struct lepton_oid *chunk, uint64_t len);
 void recipe_release(struct recipe *r);

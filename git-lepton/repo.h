@@ -12,9 +12,9 @@
  */
 struct lepton_repo {
 	git_repository *git;
-	char *gitdir;    /* this worktree's git dir, with a trailing '/' */
-	char *commondir; /* shared by all worktrees, with a trailing '/' */
-	char *workdir;   /* NULL in a bare repository */
+	char *gitdir;     /* this worktree's git dir, with a trailing '/' */
+	char *commondir;  /* shared by all worktrees, with a trailing '/' */
+	char *workdir;    /* NULL in a bare repository */
 	char *store_path; /* <commondir>lepton */
 };
 

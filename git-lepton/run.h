@@ -12,6 +12,6 @@
 int run_command(const char *const *argv, struct buf *out);
 
 /* run_command() of `git ARGS...`, quiet stdout, NULL-terminated list. */
-int run_git(struct buf *out, ...);
+int run_git(struct buf *out, ...) __attribute__((sentinel));
 
 #endif

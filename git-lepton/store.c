@@ -16,9 +16,9 @@
 #include "store.h"
 #include "banned.h"
 
-#define STORE_MARKER "lepton-store"
+#define STORE_MARKER      "lepton-store"
 #define STORE_MARKER_TEXT "lepton store 1\n"
-#define PIPELINE_BUFFERS 3 /* chunk buffers in flight between the two threads */
+#define PIPELINE_BUFFERS  3 /* chunk buffers in flight between the two threads */
 
 struct lepton_store {
 	char *root, *packdir, *tmpdir, *recipedir;
@@ -61,7 +61,8 @@ static int store_create(const char *root)
 	marker = join(root, STORE_MARKER);
 	if (!err && stat(marker, &st) < 0) {
 		char *tmp = join(root, "tmp");
-		err = write_file_atomic(tmp, marker, STORE_MARKER_TEXT, strlen(STORE_MARKER_TEXT), 0);
+		err =
+		    write_file_atomic(tmp, marker, STORE_MARKER_TEXT, strlen(STORE_MARKER_TEXT), 0);
 		free(tmp);
 	}
 	free(marker);
@@ -81,9 +82,10 @@ static int check_marker(const char *root)
 		struct dirent *e;
 		int empty = 1;
 		if (!d) {
-			err = errno == ENOENT ? lepton_error_set(LEPTON_ENOTFOUND,
-								 "store '%s' does not exist", root)
-					      : lepton_error_errno(LEPTON_EIO, "cannot open '%s'", root);
+			err = errno == ENOENT
+				  ? lepton_error_set(LEPTON_ENOTFOUND, "store '%s' does not exist",
+						     root)
+				  : lepton_error_errno(LEPTON_EIO, "cannot open '%s'", root);
 			goto done;
 		}
 		while ((e = readdir(d)))
@@ -92,8 +94,8 @@ static int check_marker(const char *root)
 		closedir(d);
 		err = empty ? lepton_error_set(LEPTON_ENOTFOUND, "store '%s' does not exist", root)
 			    : lepton_error_set(LEPTON_EINVALID,
-					       "'%s' is not a git-lepton store (no '%s' marker)", root,
-					       STORE_MARKER);
+					       "'%s' is not a git-lepton store (no '%s' marker)",
+					       root, STORE_MARKER);
 		goto done;
 	}
 	if (err)
@@ -269,7 +271,8 @@ static int read_recipe(struct lepton_store *s, const struct lepton_oid *oid, str
 		err = lepton_error_wrap(err, "recipe of '%s' is damaged", hex);
 	else if (!err && oid_cmp(&r->file, oid)) {
 		recipe_release(r);
-		err = lepton_error_set(LEPTON_ECORRUPT, "recipe of '%s' describes another file", hex);
+		err =
+		    lepton_error_set(LEPTON_ECORRUPT, "recipe of '%s' describes another file", hex);
 	}
 	buf_release(&data);
 	free(path);
@@ -279,8 +282,8 @@ static int read_recipe(struct lepton_store *s, const struct lepton_oid *oid, str
 /* ---- a bounded queue of chunk buffers between two threads ------------- */
 
 struct chunk_buf {
-	struct buf data; /* raw chunk bytes for the writer, a frame for the reader */
-	size_t index;    /* which chunk of the file */
+	struct buf data;            /* raw chunk bytes for the writer, a frame for the reader */
+	size_t index;               /* which chunk of the file */
 	const unsigned char *bytes; /* the chunk's bytes inside data */
 	size_t len;
 };
@@ -569,9 +572,9 @@ struct store_reader {
 
 	struct sha256_ctx file_hash;
 	struct chunk_buf *current;
-	size_t pos;       /* read position inside current */
-	size_t next;      /* index of the next chunk expected */
-	uint64_t done;    /* bytes hashed */
+	size_t pos;    /* read position inside current */
+	size_t next;   /* index of the next chunk expected */
+	uint64_t done; /* bytes hashed */
 	int finished;
 	int error; /* first error seen by the caller's thread */
 	char message[1024];
@@ -601,12 +604,16 @@ static int load_chunk(struct store_reader *r, size_t i, struct chunk_buf *c)
 		return lepton_error_wrap(err, "chunk '%s'", hex);
 	if (h.encoding == FRAME_RAW) {
 		/* check in place; no copy for the common case */
-		if (oid_cmp(&h.chunk, &r->recipe.chunks[i].oid) || frame_total_size(&h) != c->data.len)
-			return lepton_error_set(LEPTON_ECORRUPT, "chunk '%s': frame does not match "
-								 "its index entry", hex);
+		if (oid_cmp(&h.chunk, &r->recipe.chunks[i].oid) ||
+		    frame_total_size(&h) != c->data.len)
+			return lepton_error_set(LEPTON_ECORRUPT,
+						"chunk '%s': frame does not match "
+						"its index entry",
+						hex);
 		if (xxh3_64(c->data.data, c->data.len - FRAME_TRAILER_SIZE) !=
 		    get_le64((unsigned char *)c->data.data + c->data.len - FRAME_TRAILER_SIZE))
-			return lepton_error_set(LEPTON_ECORRUPT, "chunk '%s': checksum mismatch", hex);
+			return lepton_error_set(LEPTON_ECORRUPT, "chunk '%s': checksum mismatch",
+						hex);
 		c->bytes = (unsigned char *)c->data.data + h.header_len;
 		c->len = h.raw_len;
 	} else {
@@ -670,10 +677,11 @@ int store_reader_open(struct store_reader **out, struct lepton_store *s,
 	if ((err = read_recipe(s, &p->oid, &r->recipe)))
 		goto fail;
 	if (r->recipe.size != p->size) {
-		err = lepton_error_set(LEPTON_ECORRUPT,
-				       "content '%s' is %llu bytes in the store, the pointer says %llu",
-				       oid_to_hex(hex, &p->oid), (unsigned long long)r->recipe.size,
-				       (unsigned long long)p->size);
+		err = lepton_error_set(
+		    LEPTON_ECORRUPT,
+		    "content '%s' is %llu bytes in the store, the pointer says %llu",
+		    oid_to_hex(hex, &p->oid), (unsigned long long)r->recipe.size,
+		    (unsigned long long)p->size);
 		goto fail;
 	}
 	r->places = xcalloc(r->recipe.nr ? r->recipe.nr : 1, sizeof(*r->places));
@@ -727,9 +735,9 @@ static int next_chunk(struct store_reader *r)
 		sha256_update(&r->file_hash, r->current->bytes, r->current->len);
 		sha256_final(&got, &r->file_hash);
 		if (oid_cmp(&got, &r->pointer.oid) || r->done != r->pointer.size)
-			return lepton_error_set(LEPTON_ECORRUPT,
-						"content '%s' does not match its SHA-256 in the store",
-						oid_to_hex(hex, &r->pointer.oid));
+			return lepton_error_set(
+			    LEPTON_ECORRUPT, "content '%s' does not match its SHA-256 in the store",
+			    oid_to_hex(hex, &r->pointer.oid));
 	}
 	return 0;
 }
@@ -748,7 +756,8 @@ ssize_t store_reader_next(struct store_reader *r, const void **data, size_t max)
 			sha256_final(&got, &r->file_hash);
 			r->finished = 1;
 			if (oid_cmp(&got, &r->pointer.oid))
-				return lepton_error_set(LEPTON_ECORRUPT, "empty content has the wrong id");
+				return lepton_error_set(LEPTON_ECORRUPT,
+							"empty content has the wrong id");
 		}
 		return 0;
 	}
@@ -808,8 +817,8 @@ void store_reader_free(struct store_reader *r)
 
 /* ---- walking and verifying --------------------------------------------- */
 
-int store_for_each_file(struct lepton_store *s,
-			int (*fn)(void *data, const struct lepton_oid *oid), void *data)
+int store_for_each_file(struct lepton_store *s, int (*fn)(void *data, const struct lepton_oid *oid),
+			void *data)
 {
 	DIR *top = opendir(s->recipedir);
 	struct dirent *e;

@@ -29,7 +29,7 @@
  */
 
 #define STORE_FORMAT_VERSION 1
-#define STORE_CHUNK_SIZE (4u << 20) /* fixed cut size of this version's writer */
+#define STORE_CHUNK_SIZE     (4u << 20) /* fixed cut size of this version's writer */
 
 struct lepton_store;
 
@@ -108,8 +108,8 @@ typedef void (*store_fsck_fn)(void *data, const char *kind, const struct lepton_
 int store_fsck(struct lepton_store *s, int full, store_fsck_fn report, void *data);
 
 /* Call fn for each file oid that has a recipe. */
-int store_for_each_file(struct lepton_store *s,
-			int (*fn)(void *data, const struct lepton_oid *oid), void *data);
+int store_for_each_file(struct lepton_store *s, int (*fn)(void *data, const struct lepton_oid *oid),
+			void *data);
 
 /* Store-relative path of a file's recipe, for messages ("recipes/ab/cd..."). */
 void store_recipe_path(struct buf *out, const struct lepton_oid *oid);

@@ -47,10 +47,10 @@
 
 #include "../../git-lepton/banned.h"
 
-#define MIB 1048576.0
-#define BLOCK_BYTES (1u << 20)
+#define MIB          1048576.0
+#define BLOCK_BYTES  (1u << 20)
 #define NORMAL_KNOTS 65536
-#define FIXED_SHIFT 32 /* quantiles are int64 in units of 2^-32: no overflow below */
+#define FIXED_SHIFT  32 /* quantiles are int64 in units of 2^-32: no overflow below */
 
 enum dtype { DTYPE_BF16, DTYPE_F16, DTYPE_F32 };
 
@@ -237,9 +237,9 @@ static void normal_table_init(void)
 {
 	double tail = inverse_normal_cdf(1.0 / (16.0 * NORMAL_KNOTS));
 	for (int k = 0; k <= NORMAL_KNOTS; k++) {
-		double x = k == 0 ? tail
-			 : k == NORMAL_KNOTS ? -tail
-					     : inverse_normal_cdf((double)k / NORMAL_KNOTS);
+		double x = k == 0              ? tail
+			   : k == NORMAL_KNOTS ? -tail
+					       : inverse_normal_cdf((double)k / NORMAL_KNOTS);
 		normal_quantile[k] = (int64_t)llround(ldexp(x, FIXED_SHIFT));
 	}
 }
@@ -407,7 +407,8 @@ static void output_flush(struct output *o)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			die("cannot write '%s': %s", o->path, n < 0 ? strerror(errno) : "short write");
+			die("cannot write '%s': %s", o->path,
+			    n < 0 ? strerror(errno) : "short write");
 		done += (size_t)n;
 	}
 	o->len = 0;
@@ -494,14 +495,10 @@ static void plan_llama(struct plan *p, uint64_t target)
 			const char *suffix;
 			int shape; /* 0: [d], 1: [d, d], 2: [ffn, d], 3: [d, ffn] */
 		} parts[] = {
-			{ "input_layernorm.weight", 0 },
-			{ "self_attn.q_proj.weight", 1 },
-			{ "self_attn.k_proj.weight", 1 },
-			{ "self_attn.v_proj.weight", 1 },
-			{ "self_attn.o_proj.weight", 1 },
-			{ "post_attention_layernorm.weight", 0 },
-			{ "mlp.gate_proj.weight", 2 },
-			{ "mlp.up_proj.weight", 2 },
+			{ "input_layernorm.weight", 0 },  { "self_attn.q_proj.weight", 1 },
+			{ "self_attn.k_proj.weight", 1 }, { "self_attn.v_proj.weight", 1 },
+			{ "self_attn.o_proj.weight", 1 }, { "post_attention_layernorm.weight", 0 },
+			{ "mlp.gate_proj.weight", 2 },    { "mlp.up_proj.weight", 2 },
 			{ "mlp.down_proj.weight", 3 },
 		};
 		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
@@ -708,8 +705,8 @@ done:
 
 static void write_raw(const struct options *opt)
 {
-	uint64_t remaining = opt->size_bytes ? opt->size_bytes
-					     : (uint64_t)llround(opt->size_mb * MIB);
+	uint64_t remaining =
+	    opt->size_bytes ? opt->size_bytes : (uint64_t)llround(opt->size_mb * MIB);
 	unsigned char *block = xrealloc_or_die(NULL, BLOCK_BYTES);
 	struct output out;
 	struct rng r;

@@ -19,11 +19,11 @@
 #include "hash.h"
 #include "pointer.h"
 
-#define V1 "version https://git-lfs.github.com/spec/v1\n"
-#define HEX "4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393"
+#define V1        "version https://git-lfs.github.com/spec/v1\n"
+#define HEX       "4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393"
 #define HEX_UPPER "4D7A214614AB2935C943F9E0FF69D22EADBB8F32B1258DAAA5E2CA24D17E2393"
-#define OID "oid sha256:" HEX "\n"
-#define SIZE "size 12345\n"
+#define OID       "oid sha256:" HEX "\n"
+#define SIZE      "size 12345\n"
 #define CANONICAL V1 OID SIZE
 
 static const char empty_hex[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -43,8 +43,7 @@ static int parse_len(struct lepton_pointer *p, int *canonical, const char *s, si
 	return pointer_parse(p, canonical, s, len);
 }
 
-static void expect_pointer(const char *s, size_t len, const char *hex, uint64_t size,
-			   int canonical)
+static void expect_pointer(const char *s, size_t len, const char *hex, uint64_t size, int canonical)
 {
 	struct lepton_pointer p;
 	struct lepton_oid want = oid_of(hex);
@@ -79,7 +78,7 @@ static void expect_error(const char *s, size_t len, int code)
 		assert_string_not_equal(lepton_error_last(), "unknown error");
 }
 
-#define INVALID(s) expect_error((s), sizeof(s) - 1, LEPTON_EINVALID)
+#define INVALID(s)       expect_error((s), sizeof(s) - 1, LEPTON_EINVALID)
 #define NOT_A_POINTER(s) expect_error((s), sizeof(s) - 1, LEPTON_ENOTFOUND)
 
 static void test_format_exact(void **state)
@@ -100,8 +99,16 @@ static void test_format_exact(void **state)
 
 static void test_round_trip(void **state)
 {
-	static const uint64_t sizes[] = { 0, 1, 9, 10, 1023, 4194304, 1234567890123ull,
-					  9999999999999999999ull, UINT64_MAX - 1, UINT64_MAX };
+	static const uint64_t sizes[] = { 0,
+					  1,
+					  9,
+					  10,
+					  1023,
+					  4194304,
+					  1234567890123ull,
+					  9999999999999999999ull,
+					  UINT64_MAX - 1,
+					  UINT64_MAX };
 	(void)state;
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(*sizes); i++) {
 		struct lepton_pointer p, q;
@@ -110,7 +117,8 @@ static void test_round_trip(void **state)
 		char num[32];
 		/* a different oid each time, with every byte value somewhere */
 		for (int k = 0; k < OID_RAWSZ; k++)
-			p.oid.hash[k] = (unsigned char)(i * 37 + (size_t)k * 8 + (k & 1 ? 0xf0 : 0));
+			p.oid.hash[k] =
+			    (unsigned char)(i * 37 + (size_t)k * 8 + (k & 1 ? 0xf0 : 0));
 		p.size = sizes[i];
 		pointer_format(&b, &p);
 		assert_true(b.len < POINTER_MAX_SIZE);
@@ -138,9 +146,10 @@ static void test_empty_content(void **state)
 	assert_string_equal(oid_to_hex(hex, &empty_oid), empty_hex);
 
 	pointer_format(&b, &p);
-	assert_string_equal(b.data, V1 "oid sha256:"
-				       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-				       "\nsize 0\n");
+	assert_string_equal(b.data,
+			    V1 "oid sha256:"
+			       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+			       "\nsize 0\n");
 	expect_pointer(b.data, b.len, empty_hex, 0, 1);
 	buf_release(&b);
 }
@@ -185,7 +194,9 @@ static void test_permissive(void **state)
 	PERMISSIVE(V1 OID "size 12345 ");
 	/* uppercase and mixed-case hex */
 	PERMISSIVE(V1 "oid sha256:" HEX_UPPER "\n" SIZE);
-	PERMISSIVE(V1 "oid sha256:4d7A214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n" SIZE);
+	PERMISSIVE(
+	    V1
+	    "oid sha256:4d7A214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n" SIZE);
 	/* the older name of the same format */
 	PERMISSIVE("version https://hawser.github.com/spec/v1\n" OID SIZE);
 	/* everything at once */
@@ -225,7 +236,7 @@ static void test_noncanonical_open(void **state)
 static void test_not_a_pointer(void **state)
 {
 	static const unsigned char binary[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
-						0, 0, 0, 13, 'I', 'H', 'D', 'R' };
+						0,    0,   0,   13,  'I',  'H',  'D',  'R' };
 	struct lepton_pointer p;
 	(void)state;
 	NOT_A_POINTER("hello");
@@ -269,7 +280,8 @@ static void test_invalid_oid(void **state)
 {
 	(void)state;
 	/* 63 and 65 hex digits */
-	INVALID(V1 "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e239\n" SIZE);
+	INVALID(
+	    V1 "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e239\n" SIZE);
 	INVALID(V1 "oid sha256:" HEX "3\n" SIZE);
 	INVALID(V1 "oid sha256:" HEX HEX "\n" SIZE);
 	INVALID(V1 "oid sha256:\n" SIZE);
@@ -277,13 +289,27 @@ static void test_invalid_oid(void **state)
 	INVALID(V1 "oid \n" SIZE);
 	INVALID(V1 "oid\n" SIZE);
 	/* non-hex digits, at the start, the middle and the end */
-	INVALID(V1 "oid sha256:gd7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n" SIZE);
-	INVALID(V1 "oid sha256:4d7a214614ab2935c943f9e0ff69d22ezdbb8f32b1258daaa5e2ca24d17e2393\n" SIZE);
-	INVALID(V1 "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e239g\n" SIZE);
-	INVALID(V1 "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e239 \n" SIZE);
-	INVALID(V1 "oid sha256:4d7a214614ab2935c943f9e0ff69d22e dbb8f32b1258daaa5e2ca24d17e2393\n" SIZE);
-	INVALID(V1 "oid sha256:4d7a214614ab2935c943f9e0ff69d22e-dbb8f32b1258daaa5e2ca24d17e2393\n" SIZE);
-	INVALID(V1 "oid sha256:0x7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n" SIZE);
+	INVALID(
+	    V1
+	    "oid sha256:gd7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n" SIZE);
+	INVALID(
+	    V1
+	    "oid sha256:4d7a214614ab2935c943f9e0ff69d22ezdbb8f32b1258daaa5e2ca24d17e2393\n" SIZE);
+	INVALID(
+	    V1
+	    "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e239g\n" SIZE);
+	INVALID(
+	    V1
+	    "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e239 \n" SIZE);
+	INVALID(
+	    V1
+	    "oid sha256:4d7a214614ab2935c943f9e0ff69d22e dbb8f32b1258daaa5e2ca24d17e2393\n" SIZE);
+	INVALID(
+	    V1
+	    "oid sha256:4d7a214614ab2935c943f9e0ff69d22e-dbb8f32b1258daaa5e2ca24d17e2393\n" SIZE);
+	INVALID(
+	    V1
+	    "oid sha256:0x7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n" SIZE);
 	/* other algorithms and prefixes */
 	INVALID(V1 "oid sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709\n" SIZE);
 	INVALID(V1 "oid sha1:" HEX "\n" SIZE);
@@ -388,10 +414,12 @@ static void test_invalid_version(void **state)
 
 static void test_nul_byte(void **state)
 {
-	static const char nul_in_size[] = V1 OID "size 123\0" "45\n";
+	static const char nul_in_size[] = V1 OID "size 123\0"
+						 "45\n";
 	static const char nul_at_end[] = CANONICAL "\0";
 	static const char nul_in_oid[] = V1 "oid sha256:\0" HEX "\n" SIZE;
-	static const char nul_in_version[] = "version https://git-lfs.github.com/spec/v1\0\n" OID SIZE;
+	static const char nul_in_version[] =
+	    "version https://git-lfs.github.com/spec/v1\0\n" OID SIZE;
 	static const char nul_after_size[] = V1 OID "size 12345\0\n";
 	(void)state;
 	expect_error(nul_in_size, sizeof(nul_in_size) - 1, LEPTON_EINVALID);

@@ -31,7 +31,7 @@
 #include "pointer.h"
 #include "store.h"
 
-#define CS ((size_t)STORE_CHUNK_SIZE)
+#define CS          ((size_t)STORE_CHUNK_SIZE)
 #define MARKER_TEXT "lepton store 1\n"
 
 struct fixture {
@@ -498,8 +498,9 @@ static void test_open_other_marker(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const markers[] = {
-		"lepton store 2\n", "lepton store 1", "lepton store 10\n", "lepton store\n",
-		"hello\n",          "",               "lepton store 1\nmore\n",
+		"lepton store 2\n",       "lepton store 1", "lepton store 10\n",
+		"lepton store\n",         "hello\n",        "",
+		"lepton store 1\nmore\n",
 	};
 
 	assert_int_equal(store_open(&f->s, f->root, 1), 0);
@@ -556,7 +557,8 @@ static void check_size(struct lepton_store *s, size_t len, uint64_t seed, const 
 	if (len) {
 		/* chunks are named by their SHA-256 and cut every STORE_CHUNK_SIZE */
 		struct lepton_oid first = sha256_of(data, len < CS ? len : CS);
-		struct lepton_oid last = sha256_of(data + (chunks - 1) * CS, len - (chunks - 1) * CS);
+		struct lepton_oid last =
+		    sha256_of(data + (chunks - 1) * CS, len - (chunks - 1) * CS);
 		assert_int_equal(store_has_chunk(s, &first), 1);
 		assert_int_equal(store_has_chunk(s, &last), 1);
 	}
@@ -882,12 +884,12 @@ static void test_corrupt_pack_every_region(void **state)
 	write_ok(f->s, data, len, whole, 1, &p);
 	assert_int_equal(count_files(f->root, "packs", ".pack", pack, sizeof(pack)), 1);
 	size = file_size(pack);
-	offsets[n++] = 16;          /* frame magic */
-	offsets[n++] = 16 + 9;      /* inside a length field, probably */
-	offsets[n++] = 16 + 40;     /* inside the chunk id, probably */
-	offsets[n++] = size - len;  /* near the payload start */
-	offsets[n++] = size - 100;  /* payload end */
-	offsets[n++] = size - 1;    /* the trailer */
+	offsets[n++] = 16;         /* frame magic */
+	offsets[n++] = 16 + 9;     /* inside a length field, probably */
+	offsets[n++] = 16 + 40;    /* inside the chunk id, probably */
+	offsets[n++] = size - len; /* near the payload start */
+	offsets[n++] = size - 100; /* payload end */
+	offsets[n++] = size - 1;   /* the trailer */
 	for (size_t i = 0; i < n; i++) {
 		struct fsck_log log;
 		flip_byte(pack, offsets[i]);
@@ -1452,7 +1454,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reader_wrong_size, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_pack_single_chunk, setup_store,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_pack_last_chunk, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_pack_last_chunk, setup_store,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_pack_every_region, setup_store,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_recipe, setup_store, teardown),
