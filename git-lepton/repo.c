@@ -20,6 +20,21 @@ static char *with_slash(const char *path)
 	return buf_detach(&b, NULL);
 }
 
+/* a and b name the same directory, ignoring a trailing '/' */
+static int same_dir(const char *a, const char *b)
+{
+	size_t la, lb;
+	if (!a || !b)
+		return 0;
+	la = strlen(a);
+	lb = strlen(b);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	while (lb > 1 && b[lb - 1] == '/')
+		lb--;
+	return la == lb && !memcmp(a, b, la);
+}
+
 int repo_open(struct lepton_repo *out)
 {
 	struct buf store = BUF_INIT;
@@ -43,7 +58,10 @@ int repo_open(struct lepton_repo *out)
 	err = git_repository_open_ext(&out->git, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
 	if (worktree) {
 		setenv("GIT_WORK_TREE", env_worktree ? env_worktree : worktree, 1);
-		if (!err && git_repository_set_workdir(out->git, worktree, 0) < 0)
+		/* only when it differs: libgit2 1.5 leaks its path buffer when the
+		 * work tree is already the one asked for */
+		if (!err && !same_dir(git_repository_workdir(out->git), worktree) &&
+		    git_repository_set_workdir(out->git, worktree, 0) < 0)
 			err = -1;
 		free(worktree);
 	}
