@@ -46,10 +46,34 @@ static int read_head(struct buf *head, filter_read_fn rd, void *rctx, int *ended
 	return 0;
 }
 
+/* Copy everything rd gives to wr, through a buffer of IO_SIZE. */
+static int pump(filter_read_fn rd, void *rctx, filter_write_fn wr, void *wctx)
+{
+	struct buf io = BUF_INIT;
+	int err = 0;
+
+	buf_grow(&io, IO_SIZE);
+	while (!err) {
+		ssize_t n = rd(rctx, io.data, IO_SIZE);
+		if (n <= 0) {
+			err = (int)n;
+			break;
+		}
+		err = wr(wctx, io.data, (size_t)n);
+	}
+	buf_release(&io);
+	return err;
+}
+
+static int write_to_store(void *ctx, const void *buf, size_t len)
+{
+	return store_writer_write(ctx, buf, len);
+}
+
 int filter_clean(struct lepton_store *s, const char *path, filter_read_fn rd, void *rctx,
 		 struct buf *out)
 {
-	struct buf head = BUF_INIT, io = BUF_INIT;
+	struct buf head = BUF_INIT;
 	struct store_writer *w = NULL;
 	struct lepton_pointer p;
 	int ended, err, canonical;
@@ -76,20 +100,9 @@ int filter_clean(struct lepton_store *s, const char *path, filter_read_fn rd, vo
 
 	if ((err = store_writer_new(&w, s)))
 		goto done;
-	if ((err = store_writer_write(w, head.data, head.len)))
+	if ((err = store_writer_write(w, head.data, head.len)) ||
+	    (!ended && (err = pump(rd, rctx, write_to_store, w))))
 		goto done;
-	buf_grow(&io, IO_SIZE);
-	while (!ended) {
-		ssize_t n = rd(rctx, io.data, IO_SIZE);
-		if (n < 0) {
-			err = (int)n;
-			goto done;
-		}
-		if (n == 0)
-			break;
-		if ((err = store_writer_write(w, io.data, (size_t)n)))
-			goto done;
-	}
 	err = store_writer_finish(w, &p, NULL);
 	w = NULL;
 	if (!err)
@@ -99,29 +112,18 @@ done:
 		lepton_error_wrap(err, "cannot store '%s'", path);
 	store_writer_abort(w);
 	buf_release(&head);
-	buf_release(&io);
 	return err;
 }
 
 static int copy_through(const struct buf *head, filter_read_fn rd, void *rctx, int ended,
 			filter_write_fn wr, void *wctx, int (*before_content)(void *wctx))
 {
-	struct buf io = BUF_INIT;
 	int err = before_content ? before_content(wctx) : 0;
 
 	if (!err && head->len)
 		err = wr(wctx, head->data, head->len);
-	buf_grow(&io, IO_SIZE);
-	while (!err && !ended) {
-		ssize_t n = rd(rctx, io.data, IO_SIZE);
-		if (n < 0)
-			err = (int)n;
-		else if (n == 0)
-			ended = 1;
-		else
-			err = wr(wctx, io.data, (size_t)n);
-	}
-	buf_release(&io);
+	if (!err && !ended)
+		err = pump(rd, rctx, wr, wctx);
 	return err;
 }
 
@@ -129,50 +131,35 @@ static int spool_through(struct lepton_store *s, const struct buf *head, filter_
 			 void *rctx, filter_write_fn wr, void *wctx,
 			 int (*before_content)(void *wctx))
 {
-	struct buf path = BUF_INIT, io = BUF_INIT;
-	int fd, err = 0;
+	struct buf path = BUF_INIT;
+	int fd, err;
 
 	buf_addf(&path, "%s/tmp/spool-XXXXXX", store_root(s));
 	fd = mkstemp(path.data);
 	if (fd < 0) {
 		err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", path.data);
-		goto done;
+		buf_release(&path);
+		return err;
 	}
 	unlink(path.data);
 	err = write_all(fd, head->data, head->len);
-	buf_grow(&io, IO_SIZE);
-	while (!err) {
-		ssize_t n = rd(rctx, io.data, IO_SIZE);
-		if (n <= 0) {
-			err = (int)n;
-			break;
-		}
-		err = write_all(fd, io.data, (size_t)n);
-	}
+	if (!err)
+		err = pump(rd, rctx, filter_write_fd, &fd);
 	if (!err && lseek(fd, 0, SEEK_SET) < 0)
 		err = lepton_error_errno(LEPTON_EIO, "cannot rewind '%s'", path.data);
 	if (!err)
 		err = before_content(wctx);
-	while (!err) {
-		ssize_t n = read_full(fd, io.data, IO_SIZE);
-		if (n <= 0) {
-			err = (int)n;
-			break;
-		}
-		err = wr(wctx, io.data, (size_t)n);
-	}
-done:
-	if (fd >= 0)
-		close(fd);
+	if (!err)
+		err = pump(filter_read_fd, &fd, wr, wctx);
+	close(fd);
 	buf_release(&path);
-	buf_release(&io);
 	return err;
 }
 
 int filter_smudge(struct lepton_store *s, const char *path, filter_read_fn rd, void *rctx,
 		  filter_write_fn wr, void *wctx, int (*before_content)(void *wctx))
 {
-	struct buf head = BUF_INIT, io = BUF_INIT;
+	struct buf head = BUF_INIT;
 	struct store_reader *r = NULL;
 	struct lepton_pointer p;
 	char hex[OID_HEXSZ + 1];
@@ -230,6 +217,5 @@ int filter_smudge(struct lepton_store *s, const char *path, filter_read_fn rd, v
 done:
 	store_reader_free(r);
 	buf_release(&head);
-	buf_release(&io);
 	return err;
 }

@@ -29,19 +29,16 @@ static int hex4(const char *p)
 	return v;
 }
 
-int pkt_read(int fd, char *buf, size_t *len_out)
+/* Judge a packet header of which `have` bytes arrived: PKT_EOF, PKT_FLUSH,
+ * or PKT_DATA with the packet's whole length in *len_out; or an error. */
+static int check_header(const char *header, ssize_t have, size_t *len_out)
 {
-	char header[4];
-	ssize_t n = read_full(fd, header, 4);
 	int len;
-
-	*len_out = 0;
-	buf[0] = '\0';
-	if (n < 0)
-		return (int)n;
-	if (n == 0)
+	if (have < 0)
+		return (int)have;
+	if (have == 0)
 		return PKT_EOF;
-	if (n < 4)
+	if (have < 4)
 		return lepton_error_set(LEPTON_EINVALID, "protocol error: stream ended inside a "
 							 "pkt-line header");
 	len = hex4(header);
@@ -53,12 +50,31 @@ int pkt_read(int fd, char *buf, size_t *len_out)
 	if (len < 4 || len > PKT_MAX_SIZE)
 		return lepton_error_set(LEPTON_EINVALID, "protocol error: bad pkt-line length %d",
 					len);
-	n = read_full(fd, buf, (size_t)len - 4);
+	*len_out = (size_t)len;
+	return PKT_DATA;
+}
+
+static int ended_inside(void)
+{
+	return lepton_error_set(LEPTON_EINVALID, "protocol error: stream ended inside a pkt-line");
+}
+
+int pkt_read(int fd, char *buf, size_t *len_out)
+{
+	char header[4];
+	size_t len = 0;
+	ssize_t n = read_full(fd, header, 4);
+	int type = check_header(header, n, &len);
+
+	*len_out = 0;
+	buf[0] = '\0';
+	if (type != PKT_DATA)
+		return type;
+	n = read_full(fd, buf, len - 4);
 	if (n < 0)
 		return (int)n;
-	if (n != len - 4)
-		return lepton_error_set(LEPTON_EINVALID, "protocol error: stream ended inside a "
-							 "pkt-line");
+	if ((size_t)n != len - 4)
+		return ended_inside();
 	buf[n] = '\0';
 	*len_out = (size_t)n;
 	return PKT_DATA;
@@ -107,38 +123,23 @@ static ssize_t pkt_reader_fill(struct pkt_reader *r, size_t want)
 int pkt_reader_read(struct pkt_reader *r, const char **data, size_t *len_out)
 {
 	ssize_t have = pkt_reader_fill(r, 4);
-	int len;
+	size_t len = 0;
+	int type = check_header(r->buf + r->start, have > 4 ? 4 : have, &len);
 
 	*len_out = 0;
 	*data = "";
-	if (have < 0)
-		return (int)have;
-	if (have == 0)
-		return PKT_EOF;
-	if (have < 4)
-		return lepton_error_set(LEPTON_EINVALID, "protocol error: stream ended inside a "
-							 "pkt-line header");
-	len = hex4(r->buf + r->start);
-	if (len < 0)
-		return lepton_error_set(LEPTON_EINVALID,
-					"protocol error: bad pkt-line header '%.4s'",
-					r->buf + r->start);
-	if (len == 0) {
+	if (type == PKT_FLUSH)
 		r->start += 4;
-		return PKT_FLUSH;
-	}
-	if (len < 4 || len > PKT_MAX_SIZE)
-		return lepton_error_set(LEPTON_EINVALID, "protocol error: bad pkt-line length %d",
-					len);
-	have = pkt_reader_fill(r, (size_t)len);
+	if (type != PKT_DATA)
+		return type;
+	have = pkt_reader_fill(r, len);
 	if (have < 0)
 		return (int)have;
-	if (have < len)
-		return lepton_error_set(LEPTON_EINVALID, "protocol error: stream ended inside a "
-							 "pkt-line");
+	if ((size_t)have < len)
+		return ended_inside();
 	*data = r->buf + r->start + 4;
-	*len_out = (size_t)len - 4;
-	r->start += (size_t)len;
+	*len_out = len - 4;
+	r->start += len;
 	return PKT_DATA;
 }
 

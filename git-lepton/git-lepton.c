@@ -63,16 +63,21 @@ static const struct lepton_cmd *find_command(const char *name)
 	return NULL;
 }
 
+static void vreport(const char *prefix, const char *fmt, va_list ap)
+{
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int usage_error(const char *name, const char *fmt, ...)
 {
 	const struct lepton_cmd *c = find_command(name);
 	if (fmt) {
 		va_list ap;
-		fputs("error: ", stderr);
 		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
+		vreport("error: ", fmt, ap);
 		va_end(ap);
-		fputc('\n', stderr);
 	}
 	if (c)
 		fprintf(stderr, "usage: %s\n", c->usage);
@@ -82,22 +87,18 @@ int usage_error(const char *name, const char *fmt, ...)
 int error(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vreport("error: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return EXIT_FAIL;
 }
 
 void warning(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vreport("warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int report_error(int err)

@@ -188,11 +188,12 @@ static int add_pack(struct lepton_store *s, const char *name)
 	return 0;
 }
 
-int store_reload(struct lepton_store *s)
+/* Call fn with the name of each pack that has an index ("pack-<hex>"). */
+static int for_each_pack_name(struct lepton_store *s, void (*fn)(void *data, const char *name),
+			      void *data)
 {
 	DIR *d = opendir(s->packdir);
 	struct dirent *e;
-	int err = 0;
 
 	if (!d)
 		return lepton_error_errno(LEPTON_EIO, "cannot read '%s'", s->packdir);
@@ -203,14 +204,23 @@ int store_reload(struct lepton_store *s)
 			continue;
 		memcpy(name, e->d_name, len - 4);
 		name[len - 4] = '\0';
-		if (have_pack(s, name))
-			continue;
-		/* a damaged index is fsck's to report; the rest of the store stays usable */
-		if (add_pack(s, name) && !err)
-			err = 0;
+		fn(data, name);
 	}
 	closedir(d);
-	return err;
+	return 0;
+}
+
+static void load_new_pack(void *data, const char *name)
+{
+	struct lepton_store *s = data;
+	/* a damaged index is fsck's to report; the rest of the store stays usable */
+	if (!have_pack(s, name))
+		add_pack(s, name);
+}
+
+int store_reload(struct lepton_store *s)
+{
+	return for_each_pack_name(s, load_new_pack, s);
 }
 
 static int find_chunk(struct lepton_store *s, const struct lepton_oid *oid, struct pack **pack,
@@ -926,33 +936,27 @@ static int fsck_recipe(void *data, const struct lepton_oid *oid)
 	return 0;
 }
 
+/* An index that does not load is damaged. */
+static void fsck_index(void *data, const char *name)
+{
+	struct fsck_state *st = data;
+	struct pack p;
+	if (pack_open(&p, st->store->packdir, name))
+		problem(st, "index", NULL, lepton_error_last());
+	else
+		pack_close(&p);
+}
+
 int store_fsck(struct lepton_store *s, int full, store_fsck_fn report, void *data)
 {
 	struct fsck_state st = { .store = s, .full = full, .report = report, .data = data };
-	DIR *d;
-	struct dirent *e;
 	int err;
 
 	buf_init(&st.frame, 0);
 	buf_init(&st.decoded, 0);
 	/* indexes that do not load are damaged */
-	d = opendir(s->packdir);
-	if (!d)
-		return lepton_error_errno(LEPTON_EIO, "cannot read '%s'", s->packdir);
-	while ((e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		char name[256];
-		struct pack p;
-		if (len < 5 || len >= sizeof(name) || strcmp(e->d_name + len - 4, ".idx"))
-			continue;
-		memcpy(name, e->d_name, len - 4);
-		name[len - 4] = '\0';
-		if (pack_open(&p, s->packdir, name))
-			problem(&st, "index", NULL, lepton_error_last());
-		else
-			pack_close(&p);
-	}
-	closedir(d);
+	if ((err = for_each_pack_name(s, fsck_index, &st)))
+		return err;
 	store_reload(s);
 	for (size_t i = 0; i < s->nr_packs; i++)
 		fsck_pack(&st, s->packs[i]);
