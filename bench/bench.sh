@@ -5,15 +5,16 @@
 #                     [--repeat N]   (checkout rounds, median reported; default 5)
 #   make bench [BENCH_SIZE_MB=N]
 #
-# Takes about one minute with the default 1024 MiB model on a 2-core
-# machine (54 s, most of it git-lfs and writing files; time grows linearly
-# with --size-mb), and needs free disk of about 5 times the model size under
+# Takes about three minutes with the default 1024 MiB model on a 2-core
+# machine (most of it git-lfs and writing files; time grows linearly with
+# --size-mb), and needs free disk of about 8 times the model size under
 # ${TMPDIR:-/tmp}; the bench itself holds a few MiB of memory.
 #
 # The workload: v0 (the base model, test-genmodel, bf16, LLaMA-like) and v1
 # (10 % of the tensors retrained).  For each tool, with its own HOME and its
 # own repository, it times:
 #   git add v0, git commit, git add v1, git commit,
+# then, the tools taking turns for --repeat rounds (median reported):
 #   rm + git checkout -- model.safetensors          (the HEAD version)
 #   git checkout HEAD~1 -- model.safetensors        (the older version)
 # checks that git stores a pointer, compares every byte after each checkout,
@@ -224,18 +225,39 @@ run_tool() {
 	store=.git/$tool
 	[ -d "$store" ] && put "$tool" store "$(du -sb "$store" | cut -f1)"
 
-	# checkout times on a shared machine swing by 2x from run to run: take
-	# the median of REPEAT rounds
-	r=1
-	while [ "$r" -le "$REPEAT" ]; do
-		git reset -q --hard HEAD
-		rm -f model.safetensors
-		measure "co_head_$r" git checkout -- model.safetensors &&
-			verify model.safetensors "$WORK/v1.safetensors"
-		measure "co_old_$r" git checkout HEAD~1 -- model.safetensors &&
-			verify model.safetensors "$WORK/v0.safetensors"
-		r=$((r + 1))
+	cd "$WORK" || return
+}
+
+# One round of checkouts of one tool: the HEAD version into a removed
+# file, then the older version over it.
+checkout_round() {
+	HOME=$WORK/home-$tool
+	export HOME
+	cd "$WORK/$tool-repo" || return
+	git reset -q --hard HEAD
+	rm -f model.safetensors
+	measure "co_head_$r" git checkout -- model.safetensors &&
+		verify model.safetensors "$WORK/v1.safetensors"
+	measure "co_old_$r" git checkout HEAD~1 -- model.safetensors &&
+		verify model.safetensors "$WORK/v0.safetensors"
+	cd "$WORK" || return
+}
+
+for tool in $TOOLS; do
+	run_tool
+done
+
+# Checkout times on a shared machine swing by 2x from minute to minute:
+# the tools take turns, round after round, so a busy minute hits both, and
+# the median of REPEAT rounds is reported.
+r=1
+while [ "$r" -le "$REPEAT" ]; do
+	for tool in $TOOLS; do
+		checkout_round
 	done
+	r=$((r + 1))
+done
+for tool in $TOOLS; do
 	for k in co_head co_old; do
 		for pre in "" rss_ frss_; do
 			put "$tool" "$pre$k" "$(r=1; while [ "$r" -le "$REPEAT" ]; do
@@ -243,14 +265,7 @@ run_tool() {
 				sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')"
 		done
 	done
-
-	cd "$WORK" || return
-	# free the disk before the next tool
-	[ -n "$KEEP" ] || rm -rf "$repo"
-}
-
-for tool in $TOOLS; do
-	run_tool
+	[ -n "$KEEP" ] || rm -rf "$WORK/$tool-repo"
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }

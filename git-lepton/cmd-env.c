@@ -45,9 +45,9 @@ static void print_config(struct lepton_repo *repo, const char *key)
 int cmd_env(int argc, const char **argv, struct lepton_repo *repo)
 {
 	static const char *const keys[] = {
-		"filter.lepton.process",   "filter.lepton.clean",  "filter.lepton.smudge",
-		"filter.lepton.required",  "diff.lepton.textconv", "lepton.fsync",
-		"lepton.compressionlevel",
+		"filter.lepton.process",  "filter.lepton.clean",     "filter.lepton.smudge",
+		"filter.lepton.required", "diff.lepton.textconv",    "merge.lepton.driver",
+		"lepton.fsync",           "lepton.compressionlevel",
 	};
 	if (argc > 1)
 		return usage_error(argv[0], "unexpected argument '%s'", argv[1]);

@@ -3,58 +3,101 @@
  * byte, and a line merge of two pointers would write conflict markers into
  * a pointer.  So a merge takes the side that changed; when both changed
  * differently it keeps ours and reports a conflict, as git does for binary
- * files.
+ * files.  The sides are pointers, or raw files committed before tracking,
+ * so they are compared and copied as streams.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "error.h"
 #include "banned.h"
 
-static int read_side(struct buf *out, const char *path)
+#define BLOCK 65536
+
+/* 1 if the two files hold the same bytes, 0 if not, -1 if unreadable. */
+static int same_content(const char *a, const char *b)
 {
-	int err;
-	buf_init_limit(out, 64u << 20);
-	err = buf_read_file(out, path);
-	if (err)
-		return report_error(err);
-	return 0;
+	char ba[BLOCK], bb[BLOCK];
+	int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC);
+	int ret = -1;
+
+	if (fa < 0 || fb < 0)
+		goto done;
+	for (;;) {
+		ssize_t na = read_full(fa, ba, BLOCK), nb = read_full(fb, bb, BLOCK);
+		if (na < 0 || nb < 0)
+			goto done;
+		if (na != nb || memcmp(ba, bb, (size_t)na)) {
+			ret = 0;
+			goto done;
+		}
+		if (na < BLOCK) {
+			ret = 1;
+			goto done;
+		}
+	}
+done:
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	return ret;
+}
+
+static int copy_content(const char *from, const char *to)
+{
+	char block[BLOCK];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, ret = -1;
+	ssize_t n;
+
+	if (in < 0)
+		goto done;
+	out = open(to, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (out < 0)
+		goto done;
+	while ((n = read_full(in, block, BLOCK)) > 0)
+		if (write_all(out, block, (size_t)n))
+			goto done;
+	ret = n < 0 ? -1 : 0;
+done:
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) < 0)
+		ret = -1;
+	return ret;
 }
 
 int cmd_merge_driver(int argc, const char **argv, struct lepton_repo *repo)
 {
-	struct buf base, ours, theirs;
-	int ret;
+	const char *base, *ours, *theirs, *path;
+	int theirs_same_as_base, ours_same_as_base, sides_agree;
 
 	/* git lepton merge-driver %O %A %B [%P] */
 	if (argc != 4 && argc != 5)
 		return usage_error(argv[0], NULL);
-	if ((ret = read_side(&base, argv[1])))
-		return ret;
-	if ((ret = read_side(&ours, argv[2])) || (ret = read_side(&theirs, argv[3])))
-		goto done;
-	if (theirs.len == ours.len && !memcmp(theirs.data, ours.data, ours.len))
-		ret = 0; /* both sides agree */
-	else if (theirs.len == base.len && !memcmp(theirs.data, base.data, base.len))
-		ret = 0; /* only ours changed: %A already holds the result */
-	else if (ours.len == base.len && !memcmp(ours.data, base.data, base.len)) {
-		/* only theirs changed: the result is theirs */
-		FILE *f = fopen(argv[2], "wb");
-		if (!f || fwrite(theirs.data, 1, theirs.len, f) != theirs.len)
-			ret = error("cannot write '%s': %m", argv[2]);
-		if (f && fclose(f) && !ret)
-			ret = error("cannot write '%s': %m", argv[2]);
-	} else {
-		fprintf(stderr,
-			"warning: '%s' changed on both sides; keeping ours. Pick a version "
-			"with 'git checkout --ours' or '--theirs', then 'git add' it\n",
-			argc == 5 ? argv[4] : argv[2]);
-		ret = EXIT_FAIL;
+	base = argv[1];
+	ours = argv[2];
+	theirs = argv[3];
+	path = argc == 5 ? argv[4] : ours;
+
+	theirs_same_as_base = same_content(theirs, base);
+	ours_same_as_base = same_content(ours, base);
+	sides_agree = same_content(ours, theirs);
+	if (theirs_same_as_base < 0 || ours_same_as_base < 0 || sides_agree < 0)
+		return error("cannot read the versions of '%s' to merge", path);
+	if (theirs_same_as_base || sides_agree)
+		return 0; /* %A, ours, already holds the result */
+	if (ours_same_as_base) {
+		if (copy_content(theirs, ours))
+			return error("cannot write the merge result of '%s': %m", path);
+		return 0;
 	}
-done:
-	buf_release(&base);
-	buf_release(&ours);
-	buf_release(&theirs);
-	return ret;
+	fprintf(stderr,
+		"warning: '%s' changed on both sides; keeping ours. Pick a version with 'git "
+		"checkout --ours' or '--theirs', then 'git add' it\n",
+		path);
+	return EXIT_FAIL;
 }

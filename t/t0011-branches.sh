@@ -170,4 +170,22 @@ test_expect_success 'a merge with a conflict on a model does not corrupt it' '
 	assert_clean_status
 '
 
+test_expect_success 'merge-driver takes the side that changed, and keeps ours on a conflict' '
+	printf base >O && printf base >A && printf theirs >B &&
+	git lepton merge-driver O A B model.bin &&
+	test "$(cat A)" = theirs &&
+	printf ours >A && printf base >B &&
+	git lepton merge-driver O A B model.bin &&
+	test "$(cat A)" = ours &&
+	printf same >A && printf same >B &&
+	git lepton merge-driver O A B model.bin &&
+	test "$(cat A)" = same &&
+	printf ours >A && printf theirs >B &&
+	test_must_fail git lepton merge-driver O A B model.bin 2>err &&
+	test "$(cat A)" = ours &&
+	test_grep "model.bin" err &&
+	test_must_fail git lepton merge-driver O missing B 2>err &&
+	test_grep "cannot read" err
+'
+
 test_done
