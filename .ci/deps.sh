@@ -3,7 +3,7 @@
 # not root, say exactly which are missing.  Used by `make deps` and .ci/run.
 set -e
 packages="build-essential pkg-config git libgit2-dev libcurl4-openssl-dev libxxhash-dev
-libzstd-dev libssl-dev libcmocka-dev time perl openssl"
+libzstd-dev libssl-dev libcmocka-dev time perl openssl procps diffutils util-linux"
 optional="git-lfs"
 
 missing=
