@@ -12,6 +12,7 @@
 
 prefix ?= /usr/local
 bindir ?= $(prefix)/bin
+mandir ?= $(prefix)/share/man
 DESTDIR ?=
 
 CC ?= cc
@@ -118,9 +119,11 @@ unit-test: $(UNIT_BINS)
 install: all
 	install -d '$(DESTDIR)$(bindir)'
 	install -m 755 bin/git-lepton '$(DESTDIR)$(bindir)/git-lepton'
+	install -d '$(DESTDIR)$(mandir)/man1'
+	install -m 644 docs/git-lepton.1 '$(DESTDIR)$(mandir)/man1/git-lepton.1'
 
 uninstall:
-	rm -f '$(DESTDIR)$(bindir)/git-lepton'
+	rm -f '$(DESTDIR)$(bindir)/git-lepton' '$(DESTDIR)$(mandir)/man1/git-lepton.1'
 
 deps:
 	@sh .ci/deps.sh
