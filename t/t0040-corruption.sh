@@ -183,4 +183,36 @@ test_expect_success 'fsck exits with an error, not a signal, on a store it canno
 	test -s out
 '
 
+test_expect_success 'a damaged pack index: checkout fails naming the oid, fsck names the index' '
+	cp -R repo badidx &&
+	(
+		cd badidx &&
+		idx=$(ls .git/lepton/packs/*.idx) &&
+		flip_byte "$idx" 1100 &&
+		rm model.bin &&
+		test_must_fail git checkout -- model.bin 2>../err &&
+		test_must_fail git lepton fsck >../out 2>&1
+	) &&
+	test_grep "$OID" err &&
+	test_grep "index" out &&
+	test_grep "corrupt" out &&
+	test_grep "$(echo $OID | cut -c1-10)" out
+'
+
+test_expect_success 'a truncated pack: checkout fails, nothing partial is left' '
+	cp -R repo shortpack &&
+	(
+		cd shortpack &&
+		pack=$(ls .git/lepton/packs/*.pack) &&
+		chmod u+w "$pack" &&
+		truncate -s 5000000 "$pack" &&
+		rm model.bin &&
+		test_must_fail git checkout -- model.bin 2>../err &&
+		test_must_fail git lepton fsck >../out 2>&1
+	) &&
+	test_grep "truncated" err &&
+	test_path_is_missing shortpack/model.bin &&
+	test_grep "truncated" out
+'
+
 test_done
