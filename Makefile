@@ -135,13 +135,13 @@ bench: all $(HELPER_BINS)
 	@sh bench/bench.sh
 
 check: all
-	clang-format --dry-run --Werror $(CORE_SRCS) $(CMD_SRCS) $(wildcard git-lepton/*.h filter/*.h) $(UNIT_SRCS) $(HELPER_SRCS)
+	clang-format --dry-run --Werror $(CORE_SRCS) $(CMD_SRCS) $(wildcard git-lepton/*.h filter/*.h fuzz/*.[ch]) $(UNIT_SRCS) $(HELPER_SRCS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 		-I git-lepton -I filter --suppress=missingIncludeSystem $(CORE_SRCS) $(CMD_SRCS)
 	@$(MAKE) --no-print-directory test
 
 format:
-	clang-format -i $(CORE_SRCS) $(CMD_SRCS) $(wildcard git-lepton/*.h filter/*.h) $(UNIT_SRCS) $(HELPER_SRCS)
+	clang-format -i $(CORE_SRCS) $(CMD_SRCS) $(wildcard git-lepton/*.h filter/*.h fuzz/*.[ch]) $(UNIT_SRCS) $(HELPER_SRCS)
 
 clean:
 	rm -rf bin
@@ -155,3 +155,87 @@ help:
 .PHONY: all test unit-test install uninstall deps demo bench check format clean help FORCE
 
 -include $(ALL_OBJS:.o=.d) $(UNIT_SRCS:.c=.d)
+
+# ---- fuzzing ----------------------------------------------------------------
+#
+#   make fuzz               build the libFuzzer targets and run each in turn
+#   make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS='frame index' FUZZ_OPTS=-jobs=2
+#   make fuzz-build         only build them
+#   make fuzz-corpus        rewrite the seeds in fuzz/corpus/ (fuzz/make-corpus.c)
+#
+# Each fuzz/fuzz-<target>.c defines LLVMFuzzerTestOneInput().  `make fuzz`
+# builds it with clang and its sanitizers, against the core sources it needs
+# compiled again into fuzz/build/obj/ (never mixed with the objects of the
+# normal build), and runs it for FUZZ_SECONDS with fuzz/corpus/<target>/ as
+# the seeds.  New inputs go to fuzz/build/corpus-<target>/ and crashes to
+# fuzz/build/crashes-<target>/; copy a minimized reproducer into
+# fuzz/corpus/<target>/ so that the test suite replays it from then on.
+#
+# The same targets linked to fuzz/replay.c with the normal compiler and
+# flags (SANITIZE= applies) are fuzz/build/replay-<target>, which
+# t/t0090-fuzz-corpus.sh runs over the committed corpus; `make test` builds
+# them, so the suite needs neither clang nor libFuzzer.
+
+FUZZ_CC = clang
+FUZZ_SECONDS ?= 60
+FUZZ_OPTS ?=
+FUZZ_TARGETS = pointer pktline recipe frame index
+FUZZ_PKGS = libxxhash libzstd libcrypto
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
+	-D_FILE_OFFSET_BITS=64 -I. -Igit-lepton -Ifilter \
+	$(shell $(PKG_CONFIG) --cflags $(FUZZ_PKGS) 2>/dev/null)
+FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs $(FUZZ_PKGS) 2>/dev/null)
+FUZZ_CORE_SRCS = git-lepton/buf.c git-lepton/error.c git-lepton/hash.c git-lepton/pointer.c \
+	git-lepton/recipe.c git-lepton/frame.c git-lepton/pack.c filter/pktline.c
+FUZZ_CORE_OBJS = $(FUZZ_CORE_SRCS:%.c=fuzz/build/obj/%.o)
+FUZZ_BINS = $(FUZZ_TARGETS:%=fuzz/build/fuzz-%)
+FUZZ_RUNS = $(FUZZ_TARGETS:%=fuzz-run-%)
+REPLAY_BINS = $(FUZZ_TARGETS:%=fuzz/build/replay-%)
+# pkt-lines reach 64 KiB: let the inputs grow past one packet
+FUZZ_OPTS_pktline = -max_len=200000
+
+fuzz: $(FUZZ_RUNS)
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_RUNS): fuzz-run-%: fuzz/build/fuzz-%
+	@mkdir -p fuzz/build/corpus-$* fuzz/build/crashes-$*
+	@echo ' FUZZ' $* for $(FUZZ_SECONDS)s
+	fuzz/build/fuzz-$* -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=fuzz/build/crashes-$*/ $(FUZZ_OPTS_$*) $(FUZZ_OPTS) \
+		fuzz/build/corpus-$* fuzz/corpus/$*
+
+fuzz/build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(QUIET_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+		-MMD -MP -c -o $@ $<
+
+fuzz/build/fuzz-%: fuzz/fuzz-%.c fuzz/fuzz.h $(FUZZ_CORE_OBJS)
+	$(QUIET_LINK)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(FUZZ_CORE_OBJS) $(FUZZ_LIBS)
+
+fuzz/build/replay-%: fuzz/replay.c fuzz/fuzz-%.c fuzz/fuzz.h libleptoncore.a GIT-CFLAGS
+	@mkdir -p fuzz/build
+	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ fuzz/replay.c fuzz/fuzz-$*.c \
+		libleptoncore.a $(LIBS)
+
+fuzz/build/make-corpus: fuzz/make-corpus.c libleptoncore.a GIT-CFLAGS
+	@mkdir -p fuzz/build
+	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< libleptoncore.a $(LIBS)
+
+fuzz-corpus: fuzz/build/make-corpus
+	fuzz/build/make-corpus fuzz/corpus
+
+fuzz-clean:
+	rm -rf fuzz/build
+
+# t/t0090-fuzz-corpus.sh replays the corpus with these; `make clean` also
+# removes them
+test: $(REPLAY_BINS)
+clean: fuzz-clean
+
+# objects made by a pattern rule are intermediate: keep them
+.SECONDARY: $(FUZZ_CORE_OBJS)
+.PHONY: fuzz fuzz-build fuzz-corpus fuzz-clean $(FUZZ_RUNS)
+
+-include $(FUZZ_CORE_OBJS:.o=.d)

@@ -78,6 +78,12 @@ int frame_decode(struct buf *out, const unsigned char *frame, size_t len,
 		return buf_add(out, payload, h.payload_len);
 	case FRAME_ZSTD: {
 		size_t got;
+		/* a zstd block gives at most ZSTD_BLOCKSIZE_MAX bytes and takes at
+		 * least 4: refuse a raw length the payload cannot hold before
+		 * allocating it (a 64-byte frame could ask for 1 TiB) */
+		if (h.raw_len / ZSTD_BLOCKSIZE_MAX > h.payload_len / 4 + 1)
+			return lepton_error_set(LEPTON_ECORRUPT,
+						"frame raw length is out of range for its payload");
 		if ((err = buf_grow(out, h.raw_len)))
 			return err;
 		got = ZSTD_decompress(out->data + out->len, h.raw_len, payload, h.payload_len);

@@ -11,6 +11,11 @@
 #include "pack.h"
 #include "banned.h"
 
+static const unsigned char *entry_at(const struct pack *p, uint32_t i)
+{
+	return p->map + IDX_HEADER_SIZE + IDX_FANOUT_SIZE + (size_t)i * IDX_ENTRY_SIZE;
+}
+
 int pack_open(struct pack *p, const char *dir, const char *name)
 {
 	struct buf path = BUF_INIT;
@@ -54,6 +59,25 @@ int pack_open(struct pack *p, const char *dir, const char *name)
 		err = lepton_error_set(LEPTON_ECORRUPT, "pack index '%s' is corrupt", path.data);
 		goto done;
 	}
+	/* fan-out never decreasing and ids strictly increasing: a lookup in a
+	 * damaged index must not miss what is there or find what is not */
+	for (int i = 1; i < 256 && !err; i++)
+		if (get_le32(m + IDX_HEADER_SIZE + i * 4) <
+		    get_le32(m + IDX_HEADER_SIZE + (i - 1) * 4))
+			err = 1;
+	for (uint32_t i = 1; i < p->count && !err; i++)
+		if (memcmp(entry_at(p, i - 1), entry_at(p, i), OID_RAWSZ) >= 0)
+			err = 1;
+	for (uint32_t i = 0; i < p->count && !err; i++)
+		if (get_le32(m + IDX_HEADER_SIZE + entry_at(p, i)[0] * 4) <= i ||
+		    (entry_at(p, i)[0] &&
+		     get_le32(m + IDX_HEADER_SIZE + (entry_at(p, i)[0] - 1) * 4) > i))
+			err = 1;
+	if (err) {
+		err =
+		    lepton_error_set(LEPTON_ECORRUPT, "pack index '%s' is out of order", path.data);
+		goto done;
+	}
 	p->name = xstrdup(name);
 	buf_reset(&path);
 	buf_addf(&path, "%s/%s.pack", dir, name);
@@ -77,11 +101,6 @@ void pack_close(struct pack *p)
 	free(p->path);
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
-}
-
-static const unsigned char *entry_at(const struct pack *p, uint32_t i)
-{
-	return p->map + IDX_HEADER_SIZE + IDX_FANOUT_SIZE + (size_t)i * IDX_ENTRY_SIZE;
 }
 
 void pack_entry(const struct pack *p, uint32_t i, struct lepton_oid *oid, uint64_t *offset,

@@ -612,6 +612,9 @@ static int load_chunk(struct store_reader *r, size_t i, struct chunk_buf *c)
 		return lepton_error_wrap(err, "chunk '%s'", hex);
 	if ((err = frame_header_parse(&h, (unsigned char *)c->data.data, c->data.len)))
 		return lepton_error_wrap(err, "chunk '%s'", hex);
+	/* before anything is allocated for it: the recipe knows the length */
+	if (h.raw_len != r->recipe.chunks[i].len)
+		return lepton_error_set(LEPTON_ECORRUPT, "chunk '%s' has the wrong length", hex);
 	if (h.encoding == FRAME_RAW) {
 		/* check in place; no copy for the common case */
 		if (oid_cmp(&h.chunk, &r->recipe.chunks[i].oid) ||
