@@ -442,16 +442,23 @@ test_prereq_args_ () {
 	test_body=$2
 }
 
-test_expect_success () {
+# test_attempt_ [PREREQ] TITLE BODY: skip the test (status 1) when a
+# prerequisite is missing; otherwise run it and leave the outcome in test_ok.
+test_attempt_ () {
 	test_prereq_args_ "$@"
 	if test -n "$test_prereq" && ! test_have_prereq "$test_prereq"
 	then
 		test_skip_ "$test_title" "$test_prereq"
-		return 0
+		return 1
 	fi
 	test_start_ "$test_title"
 	test_run_ "$test_body"
 	test_finish_
+	return 0
+}
+
+test_expect_success () {
+	test_attempt_ "$@" || return 0
 	if test -n "$test_ok"
 	then
 		test_success=$(($test_success + 1))
@@ -471,15 +478,7 @@ test_expect_success () {
 
 # A test of a known bug: failing is expected ("not ok ... # TODO").
 test_expect_failure () {
-	test_prereq_args_ "$@"
-	if test -n "$test_prereq" && ! test_have_prereq "$test_prereq"
-	then
-		test_skip_ "$test_title" "$test_prereq"
-		return 0
-	fi
-	test_start_ "$test_title"
-	test_run_ "$test_body"
-	test_finish_
+	test_attempt_ "$@" || return 0
 	if test -n "$test_ok"
 	then
 		test_fixed=$(($test_fixed + 1))
