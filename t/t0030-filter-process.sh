@@ -25,6 +25,13 @@ orderly_failure () {
 	fi
 }
 
+# refused_with_a_message IN: the filter, fed IN, fails in order and says why
+refused_with_a_message () {
+	run_filter_process "$1" out err &&
+	orderly_failure &&
+	test -s err
+}
+
 handshake () {
 	packet_txt git-filter-client &&
 	packet_txt version=2 &&
@@ -184,23 +191,17 @@ test_expect_success 'an empty file over the protocol' '
 
 test_expect_success 'garbage instead of a packet' '
 	printf "zzzz" >in &&
-	run_filter_process in out err &&
-	orderly_failure &&
-	test -s err
+	refused_with_a_message in
 '
 
 test_expect_success 'a truncated packet' '
 	printf "0016git-fil" >in &&
-	run_filter_process in out err &&
-	orderly_failure &&
-	test -s err
+	refused_with_a_message in
 '
 
 test_expect_success 'a packet length of 1 to 3' '
 	printf "0002" >in &&
-	run_filter_process in out err &&
-	orderly_failure &&
-	test -s err
+	refused_with_a_message in
 '
 
 test_expect_success 'the wrong welcome' '
@@ -209,9 +210,7 @@ test_expect_success 'the wrong welcome' '
 		packet_txt version=2 &&
 		packet_flush
 	} >in &&
-	run_filter_process in out err &&
-	orderly_failure &&
-	test -s err
+	refused_with_a_message in
 '
 
 test_expect_success 'an unsupported version' '
@@ -220,9 +219,7 @@ test_expect_success 'an unsupported version' '
 		packet_txt version=3 &&
 		packet_flush
 	} >in &&
-	run_filter_process in out err &&
-	orderly_failure &&
-	test -s err
+	refused_with_a_message in
 '
 
 test_expect_success 'input ends in the middle of the content' '
@@ -234,9 +231,7 @@ test_expect_success 'input ends in the middle of the content' '
 		packet_flush &&
 		packet_file .test-data/q | head -c 100000
 	} >in &&
-	run_filter_process in out err &&
-	orderly_failure &&
-	test -s err &&
+	refused_with_a_message in &&
 	assert_not_in_store "$(file_sha256 .test-data/q)"
 '
 
