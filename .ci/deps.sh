@@ -2,7 +2,7 @@
 # Install the Debian packages git-lepton needs to build and test, or, when
 # not root, say exactly which are missing.  Used by `make deps` and .ci/run.
 set -e
-packages="build-essential pkg-config git libgit2-dev libcurl4-openssl-dev libxxhash-dev
+packages="build-essential make pkg-config git libgit2-dev libcurl4-openssl-dev libxxhash-dev
 libzstd-dev libssl-dev libcmocka-dev time perl openssl procps diffutils util-linux"
 optional="git-lfs"
 

@@ -155,4 +155,27 @@ test_expect_success 'a clone that shares nothing cannot check out, and says so' 
 	)
 '
 
+test_expect_success 'lepton.compressionLevel stores compressible chunks with zstd' '
+	git init -q zrepo &&
+	(
+		cd zrepo &&
+		git lepton install --local >/dev/null &&
+		git lepton track "*.bin" >/dev/null &&
+		git config lepton.compressionLevel 3 &&
+		for i in $(seq 1 200000); do echo "weight $i"; done >text.bin &&
+		make_file random.bin 3M zrandom &&
+		git add . &&
+		git commit -q -m compressed &&
+		packs=$(du -cb .git/lepton/packs/*.pack | tail -n 1 | cut -f1) &&
+		raw=$(( $(file_size text.bin) + $(file_size random.bin) )) &&
+		test "$packs" -lt $(( raw * 3 / 4 )) &&
+		cp text.bin random.bin ../ &&
+		rm text.bin random.bin &&
+		git checkout -- . &&
+		test_cmp_bin ../text.bin text.bin &&
+		test_cmp_bin ../random.bin random.bin &&
+		git lepton fsck --full
+	)
+'
+
 test_done
