@@ -1,5 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "repo.h"
@@ -117,10 +118,17 @@ int repo_config_bool(struct lepton_repo *r, const char *key, int def)
 
 int repo_open_store(struct lepton_repo *r, struct lepton_store **out)
 {
+	struct buf lfs = BUF_INIT;
 	int err = store_open(out, r->store_path, 1);
 	if (err)
 		return err;
 	store_set_options(*out, repo_config_bool(r, "lepton.fsync", 0),
 			  repo_config_int(r, "lepton.compressionlevel", 0));
+	/* a repository that used git-lfs keeps that content: it is imported
+	 * the first time a checkout needs it */
+	buf_addf(&lfs, "%slfs/objects", r->commondir);
+	if (access(lfs.data, F_OK) == 0)
+		store_set_lfs_objects(*out, lfs.data);
+	buf_release(&lfs);
 	return 0;
 }

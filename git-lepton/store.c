@@ -25,7 +25,8 @@ struct lepton_store {
 	struct pack **packs; /* pointers: readers keep them across reloads */
 	size_t nr_packs, alloc_packs;
 	int do_fsync;
-	int level; /* zstd level for new frames; 0 stores raw */
+	int level;         /* zstd level for new frames; 0 stores raw */
+	char *lfs_objects; /* NULL, or a Git LFS object directory to import from */
 };
 
 /* ---- opening ---------------------------------------------------------- */
@@ -151,6 +152,7 @@ void store_free(struct lepton_store *s)
 	free(s->packdir);
 	free(s->tmpdir);
 	free(s->recipedir);
+	free(s->lfs_objects);
 	free(s);
 }
 
@@ -163,6 +165,12 @@ void store_set_options(struct lepton_store *s, int do_fsync, int level)
 {
 	s->do_fsync = do_fsync;
 	s->level = level;
+}
+
+void store_set_lfs_objects(struct lepton_store *s, const char *dir)
+{
+	free(s->lfs_objects);
+	s->lfs_objects = dir ? xstrdup(dir) : NULL;
 }
 
 static int have_pack(const struct lepton_store *s, const char *name)
@@ -671,6 +679,53 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
+/* Import the file p names from the Git LFS object directory, if it is
+ * there: LEPTON_ENOTFOUND when it is not, LEPTON_ECORRUPT when its bytes
+ * do not match the pointer. */
+static int import_lfs_object(struct lepton_store *s, const struct lepton_pointer *p)
+{
+	struct buf path = BUF_INIT, io = BUF_INIT;
+	struct store_writer *w = NULL;
+	struct lepton_pointer got;
+	char hex[OID_HEXSZ + 1];
+	int fd, err = 0;
+
+	oid_to_hex(hex, &p->oid);
+	buf_addf(&path, "%s/%.2s/%.2s/%s", s->lfs_objects, hex, hex + 2, hex);
+	fd = open(path.data, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = lepton_error_set(LEPTON_ENOTFOUND, "content '%s' is not in the store", hex);
+		goto done;
+	}
+	if ((err = store_writer_new(&w, s)))
+		goto done;
+	buf_grow(&io, 1 << 20);
+	for (;;) {
+		ssize_t n = read_full(fd, io.data, 1 << 20);
+		if (n < 0) {
+			err = lepton_error_wrap((int)n, "cannot read '%s'", path.data);
+			goto done;
+		}
+		if (n == 0)
+			break;
+		if ((err = store_writer_write(w, io.data, (size_t)n)))
+			goto done;
+	}
+	err = store_writer_finish(w, &got, NULL);
+	w = NULL;
+	if (!err && (oid_cmp(&got.oid, &p->oid) || got.size != p->size))
+		err = lepton_error_set(LEPTON_ECORRUPT,
+				       "Git LFS object '%s' does not match its name; it is damaged",
+				       path.data);
+done:
+	store_writer_abort(w);
+	if (fd >= 0)
+		close(fd);
+	buf_release(&path);
+	buf_release(&io);
+	return err;
+}
+
 int store_reader_open(struct store_reader **out, struct lepton_store *s,
 		      const struct lepton_pointer *p)
 {
@@ -687,7 +742,18 @@ int store_reader_open(struct store_reader **out, struct lepton_store *s,
 		buf_init(&r->bufs[i].data, 0);
 		queue_push(&r->empty, &r->bufs[i]);
 	}
-	if ((err = read_recipe(s, &p->oid, &r->recipe)))
+	err = read_recipe(s, &p->oid, &r->recipe);
+	if (err == LEPTON_ENOTFOUND && s->lfs_objects) {
+		int imported = import_lfs_object(s, p);
+		if (imported == 0)
+			err = read_recipe(s, &p->oid, &r->recipe);
+		else if (imported != LEPTON_ENOTFOUND)
+			err = imported;
+		else
+			err = lepton_error_set(LEPTON_ENOTFOUND, "content '%s' is not in the store",
+					       oid_to_hex(hex, &p->oid));
+	}
+	if (err)
 		goto fail;
 	if (r->recipe.size != p->size) {
 		err = lepton_error_set(

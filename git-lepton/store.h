@@ -46,6 +46,14 @@ const char *store_root(const struct lepton_store *s);
  * level for new frames (0 stores them raw). */
 void store_set_options(struct lepton_store *s, int do_fsync, int level);
 
+/*
+ * A Git LFS object directory (<dir>/ab/cd/<64 hex>) to take whole files
+ * from when they are not in this store, so a repository that moves from
+ * git-lfs keeps its local content: store_reader_open() imports such a file
+ * (verifying its SHA-256) and reads it from this store.  NULL: none.
+ */
+void store_set_lfs_objects(struct lepton_store *s, const char *dir);
+
 /* Read again the list of packs (after another process added some). */
 int store_reload(struct lepton_store *s);
 
