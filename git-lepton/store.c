@@ -411,17 +411,32 @@ static int store_chunk(struct store_writer *w, struct chunk_buf *c)
 	return 0;
 }
 
+/* The worker's first error, read and written under the lock of the queue of
+ * empty buffers, which both threads take anyway. */
+static int writer_error(struct store_writer *w)
+{
+	int err;
+	pthread_mutex_lock(&w->empty.lock);
+	err = w->error;
+	pthread_mutex_unlock(&w->empty.lock);
+	return err;
+}
+
 static void *writer_main(void *arg)
 {
 	struct store_writer *w = arg;
 	struct chunk_buf *c;
+	int failed = 0;
 
 	while ((c = queue_pop(&w->full))) {
-		if (!w->error) {
+		if (!failed) {
 			int err = store_chunk(w, c);
 			if (err) {
-				w->error = err;
+				pthread_mutex_lock(&w->empty.lock);
 				snprintf(w->message, sizeof(w->message), "%s", lepton_error_last());
+				w->error = err;
+				pthread_mutex_unlock(&w->empty.lock);
+				failed = 1;
 			}
 		}
 		buf_reset(&c->data);
@@ -465,17 +480,18 @@ static void send_current(struct store_writer *w)
 int store_writer_write(struct store_writer *w, const void *data, size_t len)
 {
 	const char *p = data;
+	int err;
 
-	if (w->error)
-		return lepton_error_set(w->error, "%s", w->message);
+	if ((err = writer_error(w)))
+		return lepton_error_set(err, "%s", w->message);
 	sha256_update(&w->file_hash, data, len);
 	w->size += len;
 	while (len) {
 		size_t room, n;
 		if (!w->current) {
 			w->current = queue_pop(&w->empty);
-			if (w->error)
-				return lepton_error_set(w->error, "%s", w->message);
+			if ((err = writer_error(w)))
+				return lepton_error_set(err, "%s", w->message);
 			buf_grow(&w->current->data, STORE_CHUNK_SIZE);
 		}
 		room = STORE_CHUNK_SIZE - w->current->data.len;
