@@ -112,8 +112,8 @@ int cmd_status(int argc, const char **argv, struct lepton_repo *repo)
 	git_index *index = NULL;
 	git_tree *head = NULL;
 	git_object *obj = NULL;
-	struct buf raw = BUF_INIT, bad = BUF_INIT;
-	int nr = 0, missing = 0;
+	struct buf staged = BUF_INIT, unchanged = BUF_INIT, raw = BUF_INIT, bad = BUF_INIT;
+	int missing = 0;
 
 	if (argc > 1)
 		return usage_error(argv[0], "unexpected argument '%s'", argv[1]);
@@ -125,12 +125,11 @@ int cmd_status(int argc, const char **argv, struct lepton_repo *repo)
 	if (git_revparse_single(&obj, repo->git, "HEAD^{tree}") == 0)
 		head = (git_tree *)obj;
 
-	printf("Model files in the index (pointers):\n");
 	for (size_t i = 0; i < git_index_entrycount(index); i++) {
 		const git_index_entry *e = git_index_get_byindex(index, i);
 		struct lepton_pointer p;
 		git_tree_entry *te = NULL;
-		const char *change = "";
+		const char *change = NULL;
 		char size[32], hex[OID_HEXSZ + 1];
 		int present, kind = blob_pointer(repo->git, &e->id, &p);
 
@@ -144,19 +143,19 @@ int cmd_status(int argc, const char **argv, struct lepton_repo *repo)
 			continue;
 		}
 		if (!head || git_tree_entry_bypath(&te, head, e->path) < 0)
-			change = " (new)";
+			change = "new:      ";
 		else if (!git_oid_equal(git_tree_entry_id(te), &e->id))
-			change = " (modified)";
+			change = "modified: ";
 		git_tree_entry_free(te);
 		present = store && store_has_file(store, &p.oid);
 		missing += !present;
-		printf("\t%s%s  %.10s  %s  %s\n", e->path, change, oid_to_hex(hex, &p.oid),
-		       human_size(size, sizeof(size), p.size),
-		       present ? "present" : "content missing locally");
-		nr++;
+		buf_addf(change ? &staged : &unchanged, "\t%s%s  (%s, %.10s, %s)\n",
+			 change ? change : "", e->path, human_size(size, sizeof(size), p.size),
+			 oid_to_hex(hex, &p.oid), present ? "present" : "content missing locally");
 	}
-	if (!nr)
-		printf("\t(none)\n");
+	printf("Model files staged for commit:\n%s", staged.len ? staged.data : "\t(none)\n");
+	if (unchanged.len)
+		printf("\nModel files unchanged since HEAD:\n%s", unchanged.data);
 	if (raw.len)
 		printf(
 		    "\nTracked files staged as raw bytes (run 'git add --renormalize <path>'):\n%s",
@@ -166,6 +165,8 @@ int cmd_status(int argc, const char **argv, struct lepton_repo *repo)
 	if (missing)
 		printf("\n%d model file%s without content in the local store\n", missing,
 		       missing == 1 ? "" : "s");
+	buf_release(&staged);
+	buf_release(&unchanged);
 	buf_release(&raw);
 	buf_release(&bad);
 	git_object_free(obj);

@@ -208,7 +208,11 @@ test_expect_success 'status mentions staged model files' '
 		git lepton status >../out &&
 		git commit -q -m staged
 	) &&
-	test_grep "staged.bin" out
+	sed -n "/^Model files staged for commit:/,/^\$/p" out >staged &&
+	test_grep "new: *staged.bin" staged &&
+	sed -n "/^Model files unchanged since HEAD:/,/^\$/p" out >unchanged &&
+	test_grep "a.bin" unchanged &&
+	! test_grep "a.bin" staged 2>/dev/null
 '
 
 test_expect_success 'commands work from a subdirectory' '
