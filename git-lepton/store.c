@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -27,6 +28,7 @@ struct lepton_store {
 	int do_fsync;
 	int level;         /* zstd level for new frames; 0 stores raw */
 	char *lfs_objects; /* NULL, or a Git LFS object directory to import from */
+	int pruned_tmp;    /* stale temporary files were removed by this handle */
 };
 
 /* ---- opening ---------------------------------------------------------- */
@@ -445,10 +447,39 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* A file under tmp/ untouched for this long belongs to a writer that died
+ * (a live writer keeps writing, so its file stays fresh). */
+#define STALE_TMP_SECONDS (24 * 60 * 60)
+
+/* Remove what killed writers left under tmp/: a killed add of a large
+ * model can leave gigabytes there.  Nothing in tmp/ is ever needed. */
+static void prune_stale_tmp(struct lepton_store *s)
+{
+	DIR *d = opendir(s->tmpdir);
+	struct dirent *e;
+	time_t now = time(NULL);
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && now - st.st_mtime > STALE_TMP_SECONDS)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 int store_writer_new(struct store_writer **out, struct lepton_store *s)
 {
 	struct store_writer *w = xcalloc(1, sizeof(*w));
 
+	if (!s->pruned_tmp) {
+		s->pruned_tmp = 1;
+		prune_stale_tmp(s);
+	}
 	w->store = s;
 	w->pack.fd = -1;
 	sha256_init(&w->file_hash);

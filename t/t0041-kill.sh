@@ -119,6 +119,18 @@ test_expect_success PGREP 'after the kills, git add works and the content round-
 	assert_clean_status
 '
 
+test_expect_success 'what killed writers left in tmp/ is removed after a day, fresh files stay' '
+	printf stale >.git/lepton/tmp/pack-stale &&
+	touch -d "2 days ago" .git/lepton/tmp/pack-stale &&
+	printf fresh >.git/lepton/tmp/pack-fresh &&
+	make_file another.bin 100K another &&
+	git add another.bin &&
+	test_path_is_missing .git/lepton/tmp/pack-stale &&
+	test_path_is_file .git/lepton/tmp/pack-fresh &&
+	rm .git/lepton/tmp/pack-fresh &&
+	git lepton fsck
+'
+
 for delay in 0 0.05 0.15
 do
 	test_expect_success PGREP "kill -9 the filter process ${delay}s into git checkout" '
