@@ -54,32 +54,6 @@ static int check_header(const char *header, ssize_t have, size_t *len_out)
 	return PKT_DATA;
 }
 
-static int ended_inside(void)
-{
-	return lepton_error_set(LEPTON_EINVALID, "protocol error: stream ended inside a pkt-line");
-}
-
-int pkt_read(int fd, char *buf, size_t *len_out)
-{
-	char header[4];
-	size_t len = 0;
-	ssize_t n = read_full(fd, header, 4);
-	int type = check_header(header, n, &len);
-
-	*len_out = 0;
-	buf[0] = '\0';
-	if (type != PKT_DATA)
-		return type;
-	n = read_full(fd, buf, len - 4);
-	if (n < 0)
-		return (int)n;
-	if ((size_t)n != len - 4)
-		return ended_inside();
-	buf[n] = '\0';
-	*len_out = (size_t)n;
-	return PKT_DATA;
-}
-
 #define PKT_READER_SIZE (1u << 20)
 
 void pkt_reader_init(struct pkt_reader *r, int fd)
@@ -136,7 +110,8 @@ int pkt_reader_read(struct pkt_reader *r, const char **data, size_t *len_out)
 	if (have < 0)
 		return (int)have;
 	if ((size_t)have < len)
-		return ended_inside();
+		return lepton_error_set(LEPTON_EINVALID,
+					"protocol error: stream ended inside a pkt-line");
 	*data = r->buf + r->start + 4;
 	*len_out = len - 4;
 	r->start += len;
@@ -156,14 +131,6 @@ int pkt_reader_text(struct pkt_reader *r, char *buf, size_t *len_out)
 		buf[0] = '\0';
 	}
 	return type;
-}
-
-int pkt_read_text(int fd, char *buf, size_t *len_out)
-{
-	int ret = pkt_read(fd, buf, len_out);
-	if (ret == PKT_DATA && *len_out && buf[*len_out - 1] == '\n')
-		buf[--*len_out] = '\0';
-	return ret;
 }
 
 /* writev() until all of total bytes are out; -1 with errno on failure */

@@ -23,17 +23,6 @@ enum pkt_type {
 };
 
 /*
- * Read one packet into buf, which must hold PKT_MAX_DATA + 1 bytes; the
- * payload is NUL-terminated.  Returns a pkt_type, or LEPTON_EINVALID for a
- * malformed header (bad hex, a length of 1 to 3, a delimiter packet) or a
- * stream that ends inside a packet, or LEPTON_EIO.
- */
-int pkt_read(int fd, char *buf, size_t *len_out);
-
-/* As pkt_read(), and strips one trailing "\n". */
-int pkt_read_text(int fd, char *buf, size_t *len_out);
-
-/*
  * A buffered reader: reads the stream in large blocks and hands out packets
  * in place, so a gigabyte of content costs a few thousand system calls,
  * not two a packet.  *data points into the reader until the next call; it
@@ -47,9 +36,14 @@ struct pkt_reader {
 
 void pkt_reader_init(struct pkt_reader *r, int fd);
 void pkt_reader_release(struct pkt_reader *r);
-/* As pkt_read(), with the payload in place. */
+/*
+ * One packet: returns a pkt_type, with the payload in place, or
+ * LEPTON_EINVALID for a malformed header (bad hex, a length of 1 to 3, a
+ * delimiter packet) or a stream that ends inside a packet, or LEPTON_EIO.
+ */
 int pkt_reader_read(struct pkt_reader *r, const char **data, size_t *len_out);
-/* As pkt_read_text(): copies into buf (PKT_MAX_DATA + 1 bytes), strips "\n". */
+/* The same for text: copies the payload into buf (PKT_MAX_DATA + 1 bytes),
+ * NUL-terminated, without one trailing "\n". */
 int pkt_reader_text(struct pkt_reader *r, char *buf, size_t *len_out);
 
 int pkt_write(int fd, const void *data, size_t len); /* len <= PKT_MAX_DATA */

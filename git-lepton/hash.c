@@ -87,37 +87,7 @@ int oid_cmp(const struct lepton_oid *a, const struct lepton_oid *b)
 	return memcmp(a->hash, b->hash, OID_RAWSZ);
 }
 
-int oid_is_zero(const struct lepton_oid *oid)
-{
-	for (int i = 0; i < OID_RAWSZ; i++)
-		if (oid->hash[i])
-			return 0;
-	return 1;
-}
-
 uint64_t xxh3_64(const void *data, size_t len)
 {
 	return XXH3_64bits(data, len);
-}
-
-void xxh3_init(struct xxh3_ctx *ctx)
-{
-	XXH3_state_t *state = XXH3_createState();
-	if (!state)
-		abort();
-	XXH3_64bits_reset(state);
-	ctx->state = state;
-}
-
-void xxh3_update(struct xxh3_ctx *ctx, const void *data, size_t len)
-{
-	XXH3_64bits_update(ctx->state, data, len);
-}
-
-uint64_t xxh3_final(struct xxh3_ctx *ctx)
-{
-	uint64_t h = XXH3_64bits_digest(ctx->state);
-	XXH3_freeState(ctx->state);
-	ctx->state = NULL;
-	return h;
 }

@@ -37,17 +37,8 @@ char *oid_to_hex(char *out, const struct lepton_oid *oid);
 /* Parses exactly 64 hex digits (either case); 0 or LEPTON_EINVALID. */
 int oid_from_hex(struct lepton_oid *out, const char *hex);
 int oid_cmp(const struct lepton_oid *a, const struct lepton_oid *b);
-int oid_is_zero(const struct lepton_oid *oid);
 
 uint64_t xxh3_64(const void *data, size_t len);
-
-/* Streaming XXH3-64 over several pieces of one frame. */
-struct xxh3_ctx {
-	void *state; /* XXH3_state_t */
-};
-void xxh3_init(struct xxh3_ctx *ctx);
-void xxh3_update(struct xxh3_ctx *ctx, const void *data, size_t len);
-uint64_t xxh3_final(struct xxh3_ctx *ctx); /* also frees */
 
 /* Little-endian integer encoding of the on-disk formats. */
 static inline void put_le32(unsigned char *p, uint32_t v)

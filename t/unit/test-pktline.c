@@ -43,8 +43,56 @@ static int temp_fd(void)
 	return fd;
 }
 
+/*
+ * Reading goes through the buffered reader the filter uses, one reader a
+ * stream: it is made at the stream's first read and dropped when the
+ * stream is rewound or closed (its buffer would be stale).
+ */
+static struct pkt_reader reader = { .fd = -1 };
+
+static void forget_reader(int fd)
+{
+	if (reader.buf && reader.fd == fd) {
+		pkt_reader_release(&reader);
+		reader.fd = -1;
+	}
+}
+
+static struct pkt_reader *reader_of(int fd)
+{
+	if (!reader.buf || reader.fd != fd) {
+		if (reader.buf)
+			pkt_reader_release(&reader);
+		pkt_reader_init(&reader, fd);
+	}
+	return &reader;
+}
+
+/* One packet into buf (PKT_MAX_DATA + 1 bytes), NUL-terminated. */
+static int read_pkt(int fd, char *buf, size_t *len)
+{
+	const char *data;
+	int type = pkt_reader_read(reader_of(fd), &data, len);
+	if (type == PKT_DATA)
+		memcpy(buf, data, *len);
+	buf[type == PKT_DATA ? *len : 0] = '\0';
+	return type;
+}
+
+static int read_pkt_text(int fd, char *buf, size_t *len)
+{
+	return pkt_reader_text(reader_of(fd), buf, len);
+}
+
+static void close_stream(int fd)
+{
+	forget_reader(fd);
+	close(fd);
+}
+
 static void rewind_fd(int fd)
 {
+	forget_reader(fd);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 }
 
@@ -98,39 +146,39 @@ static void test_text_round_trip(void **state)
 	assert_int_equal(raw.len, sizeof(wire) - 1);
 	assert_memory_equal(raw.data, wire, sizeof(wire) - 1);
 
-	assert_int_equal(pkt_read_text(fd, buf, &len), PKT_DATA);
+	assert_int_equal(read_pkt_text(fd, buf, &len), PKT_DATA);
 	assert_int_equal(len, 14);
 	assert_string_equal(buf, "command=smudge");
-	assert_int_equal(pkt_read_text(fd, buf, &len), PKT_DATA);
+	assert_int_equal(read_pkt_text(fd, buf, &len), PKT_DATA);
 	assert_string_equal(buf, "version=2");
 	assert_int_equal(len, 9);
 	len = 999;
-	assert_int_equal(pkt_read_text(fd, buf, &len), PKT_FLUSH);
+	assert_int_equal(read_pkt_text(fd, buf, &len), PKT_FLUSH);
 	assert_int_equal(len, 0);
-	assert_int_equal(pkt_read_text(fd, buf, &len), PKT_DATA);
+	assert_int_equal(read_pkt_text(fd, buf, &len), PKT_DATA);
 	assert_int_equal(len, 10);
 	assert_string_equal(buf, "no newline");
 	/* only one trailing newline is stripped */
-	assert_int_equal(pkt_read_text(fd, buf, &len), PKT_DATA);
+	assert_int_equal(read_pkt_text(fd, buf, &len), PKT_DATA);
 	assert_int_equal(len, 3);
 	assert_memory_equal(buf, "a\n\n", 4);
-	assert_int_equal(pkt_read_text(fd, buf, &len), PKT_DATA);
+	assert_int_equal(read_pkt_text(fd, buf, &len), PKT_DATA);
 	assert_int_equal(len, 0);
 	assert_string_equal(buf, "");
-	assert_int_equal(pkt_read_text(fd, buf, &len), PKT_FLUSH);
+	assert_int_equal(read_pkt_text(fd, buf, &len), PKT_FLUSH);
 	len = 999;
-	assert_int_equal(pkt_read_text(fd, buf, &len), PKT_EOF);
+	assert_int_equal(read_pkt_text(fd, buf, &len), PKT_EOF);
 	assert_int_equal(len, 0);
 	/* and EOF again */
-	assert_int_equal(pkt_read(fd, buf, &len), PKT_EOF);
+	assert_int_equal(read_pkt(fd, buf, &len), PKT_EOF);
 
-	/* pkt_read does not strip the newline */
+	/* the plain reader does not strip the newline */
 	rewind_fd(fd);
-	assert_int_equal(pkt_read(fd, buf, &len), PKT_DATA);
+	assert_int_equal(read_pkt(fd, buf, &len), PKT_DATA);
 	assert_int_equal(len, 15);
 	assert_string_equal(buf, "command=smudge\n");
 
-	close(fd);
+	close_stream(fd);
 	buf_release(&raw);
 	free(buf);
 }
@@ -147,11 +195,11 @@ static void test_empty_packet_is_not_flush(void **state)
 	slurp(&raw, fd);
 	assert_int_equal(raw.len, 4);
 	assert_memory_equal(raw.data, "0004", 4);
-	assert_int_equal(pkt_read(fd, buf, &len), PKT_DATA);
+	assert_int_equal(read_pkt(fd, buf, &len), PKT_DATA);
 	assert_int_equal(len, 0);
 	assert_int_equal(buf[0], '\0');
-	assert_int_equal(pkt_read(fd, buf, &len), PKT_EOF);
-	close(fd);
+	assert_int_equal(read_pkt(fd, buf, &len), PKT_EOF);
+	close_stream(fd);
 	buf_release(&raw);
 	free(buf);
 }
@@ -166,11 +214,11 @@ static void test_binary_payload(void **state)
 
 	assert_int_equal(pkt_write(fd, payload, sizeof(payload)), 0);
 	rewind_fd(fd);
-	assert_int_equal(pkt_read(fd, buf, &len), PKT_DATA);
+	assert_int_equal(read_pkt(fd, buf, &len), PKT_DATA);
 	assert_int_equal(len, sizeof(payload));
 	assert_memory_equal(buf, payload, sizeof(payload));
 	assert_int_equal(buf[len], '\0');
-	close(fd);
+	close_stream(fd);
 	free(buf);
 }
 
@@ -192,12 +240,12 @@ static void test_max_size(void **state)
 	slurp(&raw, fd);
 	assert_int_equal(raw.len, PKT_MAX_SIZE);
 	assert_memory_equal(raw.data, "fff0", 4);
-	assert_int_equal(pkt_read(fd, buf, &len), PKT_DATA);
+	assert_int_equal(read_pkt(fd, buf, &len), PKT_DATA);
 	assert_int_equal(len, PKT_MAX_DATA);
 	assert_memory_equal(buf, data, PKT_MAX_DATA);
 	assert_int_equal(buf[PKT_MAX_DATA], '\0');
-	assert_int_equal(pkt_read(fd, buf, &len), PKT_EOF);
-	close(fd);
+	assert_int_equal(read_pkt(fd, buf, &len), PKT_EOF);
+	close_stream(fd);
 
 	/* one byte more is refused and nothing is written */
 	fd = temp_fd();
@@ -205,7 +253,7 @@ static void test_max_size(void **state)
 	assert_int_equal(pkt_write(fd, data, SIZE_MAX), LEPTON_EINVALID);
 	slurp(&raw, fd);
 	assert_int_equal(raw.len, 0);
-	close(fd);
+	close_stream(fd);
 
 	buf_release(&raw);
 	free(data);
@@ -228,25 +276,25 @@ static void test_write_text_long(void **state)
 	/* past any small formatting buffer */
 	assert_int_equal(pkt_write_text(fd, "key=%.*s", 1000, big), 0);
 	rewind_fd(fd);
-	assert_int_equal(pkt_read_text(fd, buf, &len), PKT_DATA);
+	assert_int_equal(read_pkt_text(fd, buf, &len), PKT_DATA);
 	assert_int_equal(len, 1004);
 	assert_memory_equal(buf, "key=", 4);
 	assert_memory_equal(buf + 4, big, 1000);
 	assert_int_equal(buf[len], '\0');
-	close(fd);
+	close_stream(fd);
 
 	/* the newline counts: PKT_MAX_DATA - 1 characters fit, PKT_MAX_DATA do not */
 	fd = temp_fd();
 	assert_int_equal(pkt_write_text(fd, "%.*s", PKT_MAX_DATA - 1, big), 0);
 	rewind_fd(fd);
-	assert_int_equal(pkt_read_text(fd, buf, &len), PKT_DATA);
+	assert_int_equal(read_pkt_text(fd, buf, &len), PKT_DATA);
 	assert_int_equal(len, PKT_MAX_DATA - 1);
-	close(fd);
+	close_stream(fd);
 	fd = temp_fd();
 	assert_int_equal(pkt_write_text(fd, "%.*s", PKT_MAX_DATA, big), LEPTON_EINVALID);
 	slurp(&raw, fd);
 	assert_int_equal(raw.len, 0);
-	close(fd);
+	close_stream(fd);
 
 	buf_release(&raw);
 	free(big);
@@ -266,7 +314,7 @@ static void check_write_data(size_t total)
 		data[i] = pattern_byte(i + total);
 	assert_int_equal(pkt_write_data(fd, data, total), 0);
 	rewind_fd(fd);
-	while ((ret = pkt_read(fd, buf, &len)) == PKT_DATA) {
+	while ((ret = read_pkt(fd, buf, &len)) == PKT_DATA) {
 		assert_true(len > 0); /* no empty packets: they are not flushes */
 		assert_true(len <= PKT_MAX_DATA);
 		assert_int_equal(buf_add(&back, buf, len), 0);
@@ -278,7 +326,7 @@ static void check_write_data(size_t total)
 	if (total)
 		assert_memory_equal(back.data, data, total);
 	assert_int_equal(packets, (total + PKT_MAX_DATA - 1) / PKT_MAX_DATA);
-	close(fd);
+	close_stream(fd);
 	buf_release(&back);
 	free(data);
 	free(buf);
@@ -342,16 +390,16 @@ static void test_pipe_short_reads(void **state)
 	(void)state;
 
 	fd = slow_pipe(wire, sizeof(wire) - 1, 1, &pid);
-	assert_int_equal(pkt_read(fd, buf, &len), PKT_DATA);
+	assert_int_equal(read_pkt(fd, buf, &len), PKT_DATA);
 	assert_int_equal(len, 5);
 	assert_string_equal(buf, "hello");
-	assert_int_equal(pkt_read(fd, buf, &len), PKT_FLUSH);
-	assert_int_equal(pkt_read_text(fd, buf, &len), PKT_DATA);
+	assert_int_equal(read_pkt(fd, buf, &len), PKT_FLUSH);
+	assert_int_equal(read_pkt_text(fd, buf, &len), PKT_DATA);
 	assert_string_equal(buf, "clean");
-	assert_int_equal(pkt_read(fd, buf, &len), PKT_DATA);
+	assert_int_equal(read_pkt(fd, buf, &len), PKT_DATA);
 	assert_int_equal(len, 0);
-	assert_int_equal(pkt_read(fd, buf, &len), PKT_EOF);
-	close(fd);
+	assert_int_equal(read_pkt(fd, buf, &len), PKT_EOF);
+	close_stream(fd);
 	wait_child(pid);
 	free(buf);
 }
@@ -375,14 +423,14 @@ static void test_pipe_large(void **state)
 	assert_int_equal(pkt_write_data(fd, data, TOTAL), 0);
 	assert_int_equal(pkt_flush(fd), 0);
 	slurp(&wire, fd);
-	close(fd);
+	close_stream(fd);
 
 	fd = slow_pipe(wire.data, wire.len, 4093, &pid);
-	while ((ret = pkt_read(fd, buf, &len)) == PKT_DATA)
+	while ((ret = read_pkt(fd, buf, &len)) == PKT_DATA)
 		assert_int_equal(buf_add(&back, buf, len), 0);
 	assert_int_equal(ret, PKT_FLUSH);
-	assert_int_equal(pkt_read(fd, buf, &len), PKT_EOF);
-	close(fd);
+	assert_int_equal(read_pkt(fd, buf, &len), PKT_EOF);
+	close_stream(fd);
 	wait_child(pid);
 	assert_int_equal(back.len, TOTAL);
 	assert_memory_equal(back.data, data, TOTAL);
@@ -400,18 +448,18 @@ static void expect_malformed(const char *wire, size_t wire_len)
 	int fd = stream_of(wire, wire_len), ret;
 
 	lepton_error_clear();
-	ret = pkt_read(fd, buf, &len);
+	ret = read_pkt(fd, buf, &len);
 	if (ret != LEPTON_EINVALID)
-		fail_msg("pkt_read of \"%.*s\" returned %d, expected LEPTON_EINVALID (%d)",
+		fail_msg("pkt_reader_read of \"%.*s\" returned %d, expected LEPTON_EINVALID (%d)",
 			 (int)wire_len, wire, ret, LEPTON_EINVALID);
 	/* with a message for the user */
 	assert_string_not_equal(lepton_error_last(), "unknown error");
-	close(fd);
+	close_stream(fd);
 
 	/* the text reader refuses the same */
 	fd = stream_of(wire, wire_len);
-	assert_int_equal(pkt_read_text(fd, buf, &len), LEPTON_EINVALID);
-	close(fd);
+	assert_int_equal(read_pkt_text(fd, buf, &len), LEPTON_EINVALID);
+	close_stream(fd);
 	free(buf);
 }
 
@@ -459,10 +507,10 @@ static void test_truncated(void **state)
 	MALFORMED("fff0");
 	/* a good packet, then the stream ends inside the next header */
 	fd = stream_of("0006ok00", 8);
-	assert_int_equal(pkt_read(fd, buf, &len), PKT_DATA);
+	assert_int_equal(read_pkt(fd, buf, &len), PKT_DATA);
 	assert_string_equal(buf, "ok");
-	assert_int_equal(pkt_read(fd, buf, &len), LEPTON_EINVALID);
-	close(fd);
+	assert_int_equal(read_pkt(fd, buf, &len), LEPTON_EINVALID);
+	close_stream(fd);
 	free(buf);
 }
 
@@ -483,12 +531,12 @@ static void test_empty_stream(void **state)
 	size_t len = 999;
 	int fd = temp_fd();
 	(void)state;
-	assert_int_equal(pkt_read(fd, buf, &len), PKT_EOF);
+	assert_int_equal(read_pkt(fd, buf, &len), PKT_EOF);
 	assert_int_equal(len, 0);
 	len = 999;
-	assert_int_equal(pkt_read_text(fd, buf, &len), PKT_EOF);
+	assert_int_equal(read_pkt_text(fd, buf, &len), PKT_EOF);
 	assert_int_equal(len, 0);
-	close(fd);
+	close_stream(fd);
 	free(buf);
 }
 
@@ -497,7 +545,7 @@ static void test_io_errors(void **state)
 	char *buf = pkt_buffer();
 	size_t len;
 	(void)state;
-	assert_int_equal(pkt_read(-1, buf, &len), LEPTON_EIO);
+	assert_int_equal(read_pkt(-1, buf, &len), LEPTON_EIO);
 	assert_int_equal(pkt_write(-1, "x", 1), LEPTON_EIO);
 	assert_int_equal(pkt_write_text(-1, "x"), LEPTON_EIO);
 	assert_int_equal(pkt_flush(-1), LEPTON_EIO);
