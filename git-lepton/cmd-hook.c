@@ -7,13 +7,6 @@
 #include "error.h"
 #include "banned.h"
 
-static int is_tracked(git_repository *repo, const char *path)
-{
-	const char *filter = NULL;
-	return git_attr_get(&filter, repo, GIT_ATTR_CHECK_INDEX_THEN_FILE, path, "filter") == 0 &&
-	       filter && !strcmp(filter, "lepton");
-}
-
 /* Refuse tracked paths staged as raw bytes, and malformed pointers, among
  * what this commit changes (not what earlier commits let in). */
 static int pre_commit(struct lepton_repo *repo)
@@ -44,10 +37,9 @@ static int pre_commit(struct lepton_repo *repo)
 		struct lepton_pointer p;
 		int kind;
 
-		if (d->status == GIT_DELTA_DELETED ||
-		    !git_oid_streq(&d->new_file.id, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"))
-			continue; /* gone, or empty: empty files stay empty */
-		if (!is_tracked(repo->git, path))
+		if (d->status == GIT_DELTA_DELETED || blob_is_empty(&d->new_file.id))
+			continue;
+		if (!path_is_tracked(repo->git, path, GIT_ATTR_CHECK_INDEX_THEN_FILE))
 			continue;
 		kind = blob_pointer(repo->git, &d->new_file.id, &p);
 		if (kind == 1)

@@ -98,14 +98,6 @@ done:
 	return ret;
 }
 
-/* Is path tracked by git-lepton (filter=lepton in .gitattributes)? */
-static int is_tracked(git_repository *repo, const char *path)
-{
-	const char *filter = NULL;
-	return git_attr_get(&filter, repo, GIT_ATTR_CHECK_FILE_THEN_INDEX, path, "filter") == 0 &&
-	       filter && !strcmp(filter, "lepton");
-}
-
 int cmd_status(int argc, const char **argv, struct lepton_repo *repo)
 {
 	struct lepton_store *store = NULL;
@@ -138,7 +130,8 @@ int cmd_status(int argc, const char **argv, struct lepton_repo *repo)
 			continue;
 		}
 		if (kind != 1) {
-			if (e->file_size && is_tracked(repo->git, e->path))
+			if (kind == 0 && !blob_is_empty(&e->id) &&
+			    path_is_tracked(repo->git, e->path, GIT_ATTR_CHECK_FILE_THEN_INDEX))
 				buf_addf(&raw, "\t%s\n", e->path);
 			continue;
 		}

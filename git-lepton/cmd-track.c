@@ -108,25 +108,14 @@ static void warn_raw_files(struct lepton_repo *repo)
 	n = git_index_entrycount(index);
 	for (size_t i = 0; i < n; i++) {
 		const git_index_entry *e = git_index_get_byindex(index, i);
-		const char *filter = NULL;
-		git_odb *odb;
-		size_t len = 0;
-		git_object_t type;
 		struct lepton_pointer p;
-
-		if (git_attr_get(&filter, repo->git, GIT_ATTR_CHECK_FILE_THEN_INDEX, e->path,
-				 "filter") < 0 ||
-		    !filter || strcmp(filter, "lepton"))
-			continue;
-		if (git_repository_odb(&odb, repo->git) < 0)
-			continue;
-		if (git_odb_read_header(&len, &type, odb, &e->id) == 0 && len &&
+		if (!blob_is_empty(&e->id) &&
+		    path_is_tracked(repo->git, e->path, GIT_ATTR_CHECK_FILE_THEN_INDEX) &&
 		    blob_pointer(repo->git, &e->id, &p) == 0)
 			warning(
 			    "'%s' is already committed as raw bytes; run 'git add --renormalize "
 			    "%s' to store it in git-lepton",
 			    e->path, e->path);
-		git_odb_free(odb);
 	}
 	git_index_free(index);
 }

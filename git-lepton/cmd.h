@@ -40,6 +40,14 @@ const char *human_size(char *out, size_t size, unsigned long long bytes);
  * one; LEPTON_EINVALID with the message set when it is malformed. */
 int blob_pointer(git_repository *repo, const git_oid *blob, struct lepton_pointer *out);
 
+/* The blob of an empty file, which stays empty: it is its own pointer. */
+int blob_is_empty(const git_oid *blob);
+
+/* Does .gitattributes give path filter=lepton?  from is where git reads the
+ * attributes first: GIT_ATTR_CHECK_INDEX_THEN_FILE for what is being
+ * committed, GIT_ATTR_CHECK_FILE_THEN_INDEX for the work tree. */
+int path_is_tracked(git_repository *repo, const char *path, uint32_t from);
+
 int cmd_install(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_uninstall(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_track(int argc, const char **argv, struct lepton_repo *repo);

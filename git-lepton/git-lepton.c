@@ -162,6 +162,18 @@ done:
 	return ret;
 }
 
+int blob_is_empty(const git_oid *blob)
+{
+	return !git_oid_streq(blob, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+}
+
+int path_is_tracked(git_repository *repo, const char *path, uint32_t from)
+{
+	const char *filter = NULL;
+	return git_attr_get(&filter, repo, from, path, "filter") == 0 && filter &&
+	       !strcmp(filter, "lepton");
+}
+
 static void print_usage(FILE *f)
 {
 	fprintf(f, "usage: git lepton <command> [<args>]\n\ncommands:\n");

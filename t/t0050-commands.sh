@@ -225,4 +225,28 @@ test_expect_success 'commands work from a subdirectory' '
 	test_grep -F "*.bin" out
 '
 
+test_expect_success 'status names raw files, malformed pointers and missing content' '
+	(
+		cd repo &&
+		make_file raw.bin 3000 raw &&
+		blob=$(git hash-object -w --no-filters raw.bin) &&
+		git update-index --add --cacheinfo 100644,$blob,raw.bin &&
+		printf "version https://git-lfs.github.com/spec/v1\noid sha256:zz\nsize 1\n" >bad.bin &&
+		blob=$(git hash-object -w --no-filters bad.bin) &&
+		git update-index --add --cacheinfo 100644,$blob,bad.bin &&
+		make_file gone.bin 2000 gone &&
+		git add gone.bin &&
+		rm -rf .git/lepton/recipes/$(file_sha256 gone.bin | cut -c1-2) &&
+		git lepton status >../out &&
+		rm -f raw.bin bad.bin gone.bin &&
+		git rm -q --cached raw.bin bad.bin gone.bin
+	) &&
+	sed -n "/^Tracked files staged as raw bytes/,/^\$/p" out >raw &&
+	test_grep "raw.bin" raw &&
+	sed -n "/^Malformed pointers/,/^\$/p" out >bad &&
+	test_grep "bad.bin" bad &&
+	test_grep "gone.bin.*content missing locally" out &&
+	test_grep "without content in the local store" out
+'
+
 test_done
