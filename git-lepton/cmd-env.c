@@ -21,29 +21,19 @@ int cmd_version(int argc, const char **argv, struct lepton_repo *repo)
 	return 0;
 }
 
-static void print_config(struct lepton_repo *repo, const char *key)
+static void print_config(git_config *cfg, const char *key)
 {
-	git_config *cfg = NULL;
 	git_buf value = { 0 };
-	if (repo)
-		git_repository_config_snapshot(&cfg, repo->git);
-	else if (git_config_open_default(&cfg) == 0) {
-		git_config *snap;
-		if (git_config_snapshot(&snap, cfg) == 0) {
-			git_config_free(cfg);
-			cfg = snap;
-		}
-	}
 	if (cfg && git_config_get_string_buf(&value, cfg, key) == 0)
 		printf("%s=%s\n", key, value.ptr);
 	else
 		printf("%s=\n", key);
 	git_buf_dispose(&value);
-	git_config_free(cfg);
 }
 
 int cmd_env(int argc, const char **argv, struct lepton_repo *repo)
 {
+	git_config *cfg = NULL, *outside = NULL;
 	static const char *const keys[] = {
 		"filter.lepton.process",  "filter.lepton.clean",     "filter.lepton.smudge",
 		"filter.lepton.required", "diff.lepton.textconv",    "merge.lepton.driver",
@@ -62,7 +52,13 @@ int cmd_env(int argc, const char **argv, struct lepton_repo *repo)
 	}
 	printf("StoreFormat=%d\n", STORE_FORMAT_VERSION);
 	printf("ChunkSize=%u\n", STORE_CHUNK_SIZE);
+	/* outside a repository: the global and system configuration */
+	if (repo)
+		cfg = repo_config(repo);
+	else if (git_config_open_default(&outside) == 0)
+		cfg = outside;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
-		print_config(repo, keys[i]);
+		print_config(cfg, keys[i]);
+	git_config_free(outside);
 	return 0;
 }

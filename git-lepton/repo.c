@@ -83,6 +83,7 @@ int repo_open(struct lepton_repo *out)
 
 void repo_release(struct lepton_repo *r)
 {
+	git_config_free(r->config);
 	if (r->git)
 		git_repository_free(r->git);
 	free(r->gitdir);
@@ -92,28 +93,25 @@ void repo_release(struct lepton_repo *r)
 	memset(r, 0, sizeof(*r));
 }
 
+git_config *repo_config(struct lepton_repo *r)
+{
+	if (!r->config && git_repository_config_snapshot(&r->config, r->git) < 0)
+		r->config = NULL;
+	return r->config;
+}
+
 int repo_config_int(struct lepton_repo *r, const char *key, int def)
 {
-	git_config *cfg;
+	git_config *cfg = repo_config(r);
 	int32_t v;
-	if (git_repository_config_snapshot(&cfg, r->git) < 0)
-		return def;
-	if (git_config_get_int32(&v, cfg, key) < 0)
-		v = def;
-	git_config_free(cfg);
-	return v;
+	return cfg && git_config_get_int32(&v, cfg, key) == 0 ? v : def;
 }
 
 int repo_config_bool(struct lepton_repo *r, const char *key, int def)
 {
-	git_config *cfg;
+	git_config *cfg = repo_config(r);
 	int v;
-	if (git_repository_config_snapshot(&cfg, r->git) < 0)
-		return def;
-	if (git_config_get_bool(&v, cfg, key) < 0)
-		v = def;
-	git_config_free(cfg);
-	return v;
+	return cfg && git_config_get_bool(&v, cfg, key) == 0 ? v : def;
 }
 
 int repo_open_store(struct lepton_repo *r, struct lepton_store **out)

@@ -12,10 +12,11 @@
  */
 struct lepton_repo {
 	git_repository *git;
-	char *gitdir;     /* this worktree's git dir, with a trailing '/' */
-	char *commondir;  /* shared by all worktrees, with a trailing '/' */
-	char *workdir;    /* NULL in a bare repository */
-	char *store_path; /* <commondir>lepton */
+	char *gitdir;       /* this worktree's git dir, with a trailing '/' */
+	char *commondir;    /* shared by all worktrees, with a trailing '/' */
+	char *workdir;      /* NULL in a bare repository */
+	char *store_path;   /* <commondir>lepton */
+	git_config *config; /* snapshot, read on first use */
 };
 
 /* LEPTON_ENOTFOUND with git's message when there is no repository. */
@@ -25,6 +26,10 @@ void repo_release(struct lepton_repo *r);
 /* Open (creating on first use) the local store, with the repository's
  * lepton.* options applied. */
 int repo_open_store(struct lepton_repo *r, struct lepton_store **out);
+
+/* The repository's configuration (with global and system), read once;
+ * owned by r.  NULL if it cannot be read. */
+git_config *repo_config(struct lepton_repo *r);
 
 /* Integer and boolean config of the repository (with global and system). */
 int repo_config_int(struct lepton_repo *r, const char *key, int def);
