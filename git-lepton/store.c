@@ -303,7 +303,6 @@ static int read_recipe(struct lepton_store *s, const struct lepton_oid *oid, str
 
 struct chunk_buf {
 	struct buf data;            /* raw chunk bytes for the writer, a frame for the reader */
-	size_t index;               /* which chunk of the file */
 	const unsigned char *bytes; /* the chunk's bytes inside data */
 	size_t len;
 };
@@ -371,7 +370,6 @@ struct store_writer {
 	uint64_t size;
 	struct chunk_buf bufs[PIPELINE_BUFFERS];
 	struct chunk_buf *current;
-	size_t next_index;
 	struct queue full, empty;
 	pthread_t worker;
 	int worker_started;
@@ -502,7 +500,6 @@ int store_writer_new(struct store_writer **out, struct lepton_store *s)
 static void send_current(struct store_writer *w)
 {
 	if (w->current && w->current->data.len) {
-		w->current->index = w->next_index++;
 		queue_push(&w->full, w->current);
 		w->current = NULL;
 	}
@@ -712,7 +709,6 @@ static void *reader_main(void *arg)
 		pthread_mutex_unlock(&r->empty.lock);
 		if (!c || stop)
 			break;
-		c->index = i;
 		err = load_chunk(r, i, c);
 		if (err) {
 			snprintf(r->worker_message, sizeof(r->worker_message), "%s",
