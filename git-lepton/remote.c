@@ -184,14 +184,16 @@ struct remote_fetch_hook {
 	char *open_msg;
 };
 
-static int fetch_missing(void *data, struct lepton_store *s, const struct lepton_pointer *p)
+static int fetch_missing(void *data, struct lepton_store *s, const struct lepton_pointer *p,
+			 size_t nr)
 {
 	struct remote_fetch_hook *h = data;
 	struct transfer_stats stats;
+	struct lepton_oid *oids;
 	char hex[OID_HEXSZ + 1];
 	int err;
 
-	oid_to_hex(hex, &p->oid);
+	oid_to_hex(hex, &p[0].oid);
 	if (!h->tried) {
 		h->tried = 1;
 		h->open_err = remote_open_for(&h->rs, h->repo, s, NULL, 0);
@@ -199,13 +201,17 @@ static int fetch_missing(void *data, struct lepton_store *s, const struct lepton
 			h->open_msg = xstrdup(lepton_error_last());
 	}
 	if (h->open_err)
-		return lepton_error_set(
-		    h->open_err == LEPTON_ENOTFOUND ? LEPTON_ENOTFOUND : h->open_err,
-		    "content '%s' is not in the local store, and %s", hex, h->open_msg);
-	err = transfer_fetch(h->rs, s, &p->oid, 1, 1, &stats);
-	if (err)
+		return lepton_error_set(h->open_err,
+					"content '%s' is not in the local store, and %s", hex,
+					h->open_msg);
+	oids = xcalloc(nr, sizeof(*oids));
+	for (size_t i = 0; i < nr; i++)
+		oids[i] = p[i].oid;
+	err = transfer_fetch(h->rs, s, oids, nr, !progress_enabled(), &stats);
+	free(oids);
+	if (err && nr == 1)
 		return lepton_error_wrap(err, "cannot fetch '%s'", hex);
-	return 0;
+	return err;
 }
 
 struct remote_fetch_hook *remote_fetch_hook_install(struct lepton_repo *r, struct lepton_store *s)

@@ -183,6 +183,18 @@ void store_set_fetch(struct lepton_store *s, store_fetch_fn fn, void *data)
 	s->fetch_data = data;
 }
 
+int store_can_fetch(const struct lepton_store *s)
+{
+	return s->fetch != NULL;
+}
+
+int store_fetch(struct lepton_store *s, const struct lepton_pointer *p, size_t nr)
+{
+	if (!s->fetch)
+		return lepton_error_set(LEPTON_ENOTFOUND, "no remote store to fetch from");
+	return nr ? s->fetch(s->fetch_data, s, p, nr) : 0;
+}
+
 static int have_pack(const struct lepton_store *s, const char *name)
 {
 	for (size_t i = 0; i < s->nr_packs; i++)
@@ -815,7 +827,7 @@ int store_reader_open(struct store_reader **out, struct lepton_store *s,
 					       oid_to_hex(hex, &p->oid));
 	}
 	if (err == LEPTON_ENOTFOUND && s->fetch) {
-		int fetched = s->fetch(s->fetch_data, s, p);
+		int fetched = s->fetch(s->fetch_data, s, p, 1);
 		err = fetched ? fetched : read_recipe(s, &p->oid, &r->recipe);
 	}
 	if (err)

@@ -56,12 +56,17 @@ void store_set_lfs_objects(struct lepton_store *s, const char *dir);
 
 /*
  * Where store_reader_open() turns for content this store lacks (after the
- * Git LFS directory): fn brings the file into s and returns 0, or returns
- * an error with a message (LEPTON_ENOTFOUND when it is nowhere).  The
+ * Git LFS directory): fn brings the files into s and returns 0, or returns
+ * an error with a message (LEPTON_ENOTFOUND when one is nowhere).  The
  * repository layer sets it to fetch from the repository's remote store.
+ * store_fetch() calls it for many files at once (a checkout that delays
+ * its missing files downloads them together); LEPTON_ENOTFOUND without fn.
  */
-typedef int (*store_fetch_fn)(void *data, struct lepton_store *s, const struct lepton_pointer *p);
+typedef int (*store_fetch_fn)(void *data, struct lepton_store *s, const struct lepton_pointer *p,
+			      size_t nr);
 void store_set_fetch(struct lepton_store *s, store_fetch_fn fn, void *data);
+int store_can_fetch(const struct lepton_store *s);
+int store_fetch(struct lepton_store *s, const struct lepton_pointer *p, size_t nr);
 
 /* Read again the list of packs (after another process added some). */
 int store_reload(struct lepton_store *s);
