@@ -170,6 +170,10 @@ int remote_open_for(struct remote_store **out, struct lepton_repo *r, struct lep
 	int err = remote_store_url(r, remote_name, &url);
 	if (!err)
 		err = remote_store_open(out, local, url.data, create);
+	if (!err)
+		remote_store_set_concurrency(
+		    *out,
+		    (unsigned)repo_config_int(r, "lepton.concurrency", TRANSFER_DEFAULT_THREADS));
 	buf_release(&url);
 	return err;
 }

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct remote_store {
 	char *cache_tmp;
 	struct pack *packs;
 	size_t nr_packs, alloc_packs;
+	unsigned concurrency; /* threads that download at once */
 };
 
 /* ---- opening ---------------------------------------------------------- */
@@ -112,6 +114,7 @@ int remote_store_open(struct remote_store **out, struct lepton_store *local, con
 	rs->cache_dir = buf_detach(&dir, NULL);
 	buf_addf(&dir, "%s/tmp", rs->cache_dir);
 	rs->cache_tmp = buf_detach(&dir, NULL);
+	rs->concurrency = TRANSFER_DEFAULT_THREADS;
 	if ((err = make_dirs(rs->cache_tmp)))
 		goto fail;
 	*out = rs;
@@ -475,23 +478,167 @@ done:
 
 /* ---- fetch -------------------------------------------------------------- */
 
+/* Frames come down on several threads; the pack being written, the queue
+ * (which grows as delta bases turn up) and the counts are the lock's. */
+struct incoming {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct remote_store *rs;
+	struct lepton_store *local;
+	struct chunk_queue *q;
+	size_t next;
+	unsigned busy;
+	int err;
+	char *message;
+	struct pack_writer w;
+	int open;
+	uint64_t in_pack;
+	struct transfer_stats *stats;
+	struct progress *progress;
+};
+
+/* Download and check one frame, on a worker, without the lock. */
+static int download_frame(struct incoming *in, const struct lepton_oid *chunk, struct buf *frame,
+			  struct frame_header *h)
+{
+	struct remote_store *rs = in->rs;
+	struct buf key = BUF_INIT;
+	char hex[OID_HEXSZ + 1];
+	uint64_t offset, len;
+	struct pack *p = remote_find(rs, chunk, &offset, &len);
+	int err;
+
+	if (!p)
+		return lepton_error_set(LEPTON_ENOTFOUND,
+					"chunk '%s' is missing from store '%s'; run 'git lepton "
+					"fsck' where it was pushed from",
+					oid_to_hex(hex, chunk), backend_name(rs->b));
+	if (len > FRAME_READ_LIMIT)
+		return lepton_error_set(LEPTON_ECORRUPT, "index '%s' of store '%s' is damaged",
+					p->name, backend_name(rs->b));
+	buf_reset(frame);
+	buf_addf(&key, "packs/%s.pack", p->name);
+	err = backend_get_range(rs->b, key.data, offset, len, frame);
+	buf_release(&key);
+	if (!err && (err = check_frame(h, (unsigned char *)frame->data, frame->len, chunk)))
+		err = lepton_error_wrap(err, "store '%s'", backend_name(rs->b));
+	return err;
+}
+
+/* With the lock: put a checked frame in the local pack. */
+static int keep_frame(struct incoming *in, const struct lepton_oid *chunk, const struct buf *frame,
+		      const struct frame_header *h)
+{
+	int err;
+	if ((h->flags & FRAME_HAS_BASE) && !store_has_chunk(in->local, &h->base)) {
+		chunk_queue_add(in->q, &h->base);
+		in->progress->total = in->q->nr;
+	}
+	if (!in->open) {
+		if ((err = store_add_frames_begin(in->local, &in->w)))
+			return err;
+		in->open = 1;
+	}
+	if ((err = pack_writer_add(&in->w, chunk, frame->data, frame->len)))
+		return err;
+	in->in_pack += frame->len;
+	in->stats->chunks++;
+	in->stats->bytes += frame->len;
+	progress_add(in->progress, 1, frame->len);
+	if (in->in_pack >= TRANSFER_PACK_LIMIT) {
+		in->open = 0;
+		in->in_pack = 0;
+		return store_add_frames_commit(in->local, &in->w);
+	}
+	return 0;
+}
+
+static void *fetch_worker(void *arg)
+{
+	struct incoming *in = arg;
+	struct buf frame;
+
+	buf_init_limit(&frame, FRAME_READ_LIMIT);
+	pthread_mutex_lock(&in->lock);
+	for (;;) {
+		struct lepton_oid chunk;
+		struct frame_header h;
+		int err;
+
+		while (!in->err && in->next == in->q->nr && in->busy)
+			pthread_cond_wait(&in->cond, &in->lock);
+		if (in->err || in->next == in->q->nr)
+			break;
+		chunk = in->q->ids[in->next++];
+		in->busy++;
+		pthread_mutex_unlock(&in->lock);
+
+		err = download_frame(in, &chunk, &frame, &h);
+
+		pthread_mutex_lock(&in->lock);
+		in->busy--;
+		if (!err && !in->err)
+			err = keep_frame(in, &chunk, &frame, &h);
+		if (err && !in->err) {
+			in->err = err;
+			in->message = xstrdup(lepton_error_last());
+		}
+		pthread_cond_broadcast(&in->cond);
+	}
+	pthread_cond_broadcast(&in->cond);
+	pthread_mutex_unlock(&in->lock);
+	buf_release(&frame);
+	return NULL;
+}
+
+static int fetch_frames(struct remote_store *rs, struct lepton_store *local, struct chunk_queue *q,
+			struct transfer_stats *stats, struct progress *progress)
+{
+	struct incoming in = {
+		.rs = rs, .local = local, .q = q, .stats = stats, .progress = progress
+	};
+	pthread_t threads[TRANSFER_MAX_THREADS];
+	unsigned nr = rs->concurrency, started = 0;
+	int err;
+
+	pthread_mutex_init(&in.lock, NULL);
+	pthread_cond_init(&in.cond, NULL);
+	for (unsigned i = 0; i < nr; i++)
+		if (!pthread_create(&threads[started], NULL, fetch_worker, &in))
+			started++;
+	if (!started)
+		fetch_worker(&in);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	err = in.err;
+	if (!err && in.open) {
+		in.open = 0;
+		err = store_add_frames_commit(local, &in.w);
+	}
+	if (in.open)
+		pack_writer_abort(&in.w);
+	if (in.err)
+		lepton_error_set(in.err, "%s", in.message);
+	free(in.message);
+	pthread_mutex_destroy(&in.lock);
+	pthread_cond_destroy(&in.cond);
+	return err;
+}
+
 int transfer_fetch(struct remote_store *rs, struct lepton_store *local,
 		   const struct lepton_oid *files, size_t nr, int quiet,
 		   struct transfer_stats *stats)
 {
 	struct chunk_queue q = { 0 };
 	struct oidset wanted = { 0 };
-	struct buf key = BUF_INIT, frame, *recipes = NULL;
+	struct buf key = BUF_INIT, *recipes = NULL;
 	struct lepton_oid *recipe_ids = NULL;
 	size_t nr_recipes = 0;
-	struct pack_writer w;
-	int open = 0, err = 0;
-	uint64_t in_pack = 0;
+	int err = 0;
 	struct progress progress;
 	char hex[OID_HEXSZ + 1];
 
 	memset(stats, 0, sizeof(*stats));
-	buf_init_limit(&frame, FRAME_READ_LIMIT);
 	recipes = xcalloc(nr ? nr : 1, sizeof(*recipes));
 	recipe_ids = xcalloc(nr ? nr : 1, sizeof(*recipe_ids));
 	for (size_t i = 0; i < nr; i++) {
@@ -533,75 +680,25 @@ int transfer_fetch(struct remote_store *rs, struct lepton_store *local,
 		goto done;
 
 	progress_start(&progress, "Downloading model content", q.nr, !quiet && progress_enabled());
-	for (size_t i = 0; i < q.nr; i++) {
-		struct frame_header h;
-		uint64_t offset, len;
-		struct pack *p = remote_find(rs, &q.ids[i], &offset, &len);
-
-		if (!p) {
-			err = lepton_error_set(LEPTON_ENOTFOUND,
-					       "chunk '%s' is missing from store '%s'; run 'git "
-					       "lepton fsck' where it was pushed from",
-					       oid_to_hex(hex, &q.ids[i]), backend_name(rs->b));
-			goto done;
-		}
-		if (len > FRAME_READ_LIMIT) {
-			err = lepton_error_set(LEPTON_ECORRUPT,
-					       "index of '%s' in store '%s' is damaged", p->name,
-					       backend_name(rs->b));
-			goto done;
-		}
-		buf_reset(&frame);
-		buf_reset(&key);
-		buf_addf(&key, "packs/%s.pack", p->name);
-		if ((err = backend_get_range(rs->b, key.data, offset, len, &frame)))
-			goto done;
-		if ((err = check_frame(&h, (unsigned char *)frame.data, frame.len, &q.ids[i]))) {
-			err = lepton_error_wrap(err, "store '%s'", backend_name(rs->b));
-			goto done;
-		}
-		if ((h.flags & FRAME_HAS_BASE) && !store_has_chunk(local, &h.base)) {
-			chunk_queue_add(&q, &h.base);
-			progress.total = q.nr;
-		}
-		if (!open) {
-			if ((err = store_add_frames_begin(local, &w)))
-				goto done;
-			open = 1;
-		}
-		if ((err = pack_writer_add(&w, &q.ids[i], frame.data, frame.len)))
-			goto done;
-		in_pack += frame.len;
-		stats->chunks++;
-		stats->bytes += frame.len;
-		progress_add(&progress, 1, frame.len);
-		if (in_pack >= TRANSFER_PACK_LIMIT) {
-			open = 0;
-			in_pack = 0;
-			if ((err = store_add_frames_commit(local, &w)))
-				goto done;
-		}
-	}
-	if (open) {
-		open = 0;
-		if ((err = store_add_frames_commit(local, &w)))
-			goto done;
-	}
+	if (q.nr && (err = fetch_frames(rs, local, &q, stats, &progress)))
+		goto done;
 	for (size_t i = 0; i < nr_recipes; i++)
 		if ((err =
 			 store_put_recipe(local, &recipe_ids[i], recipes[i].data, recipes[i].len)))
 			goto done;
 	progress_stop(&progress);
 done:
-	if (open)
-		pack_writer_abort(&w);
 	for (size_t i = 0; i < nr_recipes; i++)
 		buf_release(&recipes[i]);
 	free(recipes);
 	free(recipe_ids);
 	chunk_queue_release(&q);
 	oidset_release(&wanted);
-	buf_release(&frame);
 	buf_release(&key);
 	return err;
+}
+
+void remote_store_set_concurrency(struct remote_store *rs, unsigned n)
+{
+	rs->concurrency = n < 1 ? 1 : n > TRANSFER_MAX_THREADS ? TRANSFER_MAX_THREADS : n;
 }

@@ -26,7 +26,9 @@
  * (remotes/<id>/), since packs never change once written.
  */
 
-#define TRANSFER_PACK_LIMIT (1ull << 30)
+#define TRANSFER_PACK_LIMIT      (1ull << 30)
+#define TRANSFER_DEFAULT_THREADS 4 /* lepton.concurrency */
+#define TRANSFER_MAX_THREADS     64
 
 struct remote_store;
 
@@ -38,6 +40,9 @@ int remote_store_open(struct remote_store **out, struct lepton_store *local, con
 void remote_store_free(struct remote_store *rs);
 struct backend *remote_store_backend(struct remote_store *rs);
 const char *remote_store_name(const struct remote_store *rs);
+
+/* Transfers in flight at once (lepton.concurrency), 1 to 64. */
+void remote_store_set_concurrency(struct remote_store *rs, unsigned n);
 
 /* 1 if the remote has the file's recipe, 0 if not, or an error. */
 int remote_store_has_file(struct remote_store *rs, const struct lepton_oid *oid);
