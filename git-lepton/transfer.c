@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -226,6 +227,21 @@ static int reload_indexes(struct remote_store *rs)
 	buf_init_limit(&idx, IDX_LIMIT);
 	if ((err = backend_list(rs->b, "packs", collect_idx, &names)))
 		goto done;
+	/* packs a gc retired: forget them (their frames are in the new pack) */
+	for (size_t i = 0; i < rs->nr_packs;) {
+		int listed = 0;
+		for (size_t k = 0; k < names.nr && !listed; k++)
+			listed = !strcmp(names.names[k], rs->packs[i].name);
+		if (listed) {
+			i++;
+			continue;
+		}
+		buf_reset(&path);
+		buf_addf(&path, "%s/%s.idx", rs->cache_dir, rs->packs[i].name);
+		unlink(path.data);
+		pack_close(&rs->packs[i]);
+		rs->packs[i] = rs->packs[--rs->nr_packs];
+	}
 	for (size_t i = 0; i < names.nr && !err; i++) {
 		struct stat st;
 		if (have_cached(rs, names.names[i]))
@@ -319,20 +335,18 @@ struct outgoing {
 	uint64_t bytes;
 };
 
-/* Send the pack being built: the pack, then its index (the index makes it
- * visible), both named by the index's hash.  The index stays in the cache. */
-static int send_pack(struct outgoing *o)
+/* Upload a finished pack writer's pack: the pack, then its index (the
+ * index makes it visible), both named by the index's hash.  The index stays
+ * in the cache; final_name (if not NULL) gets the name. */
+static int upload_pack(struct remote_store *rs, struct pack_writer *w, struct buf *final_name)
 {
-	struct remote_store *rs = o->rs;
 	struct buf name = BUF_INIT, path = BUF_INIT, key = BUF_INIT, idx = BUF_INIT;
 	struct buf final = BUF_INIT;
 	struct lepton_oid id;
 	char hex[OID_HEXSZ + 1];
 	int err;
 
-	o->open = 0;
-	o->bytes = 0;
-	if ((err = pack_writer_commit(&o->w, rs->cache_tmp, rs->cache_tmp, 0, &name)))
+	if ((err = pack_writer_commit(w, rs->cache_tmp, rs->cache_tmp, 0, &name)))
 		goto done;
 	buf_addf(&path, "%s/%s.idx", rs->cache_tmp, name.data);
 	if ((err = buf_read_file(&idx, path.data)))
@@ -354,6 +368,8 @@ static int send_pack(struct outgoing *o)
 	if (!have_cached(rs, final.data) &&
 	    !(err = write_file_atomic(rs->cache_tmp, path.data, idx.data, idx.len, 0)))
 		err = add_cached(rs, final.data);
+	if (!err && final_name)
+		buf_addstr(final_name, final.data);
 cleanup:
 	buf_reset(&path);
 	buf_addf(&path, "%s/%s.pack", rs->cache_tmp, name.data);
@@ -368,6 +384,13 @@ done:
 	buf_release(&idx);
 	buf_release(&final);
 	return err;
+}
+
+static int send_pack(struct outgoing *o)
+{
+	o->open = 0;
+	o->bytes = 0;
+	return upload_pack(o->rs, &o->w, NULL);
 }
 
 static int send_frame(struct outgoing *o, const struct lepton_oid *chunk, const struct buf *frame)
@@ -701,4 +724,180 @@ done:
 void remote_store_set_concurrency(struct remote_store *rs, unsigned n)
 {
 	rs->concurrency = n < 1 ? 1 : n > TRANSFER_MAX_THREADS ? TRANSFER_MAX_THREADS : n;
+}
+
+/* ---- consolidation ------------------------------------------------------- */
+
+#define RETIRED_KEY   "packs/retired"
+#define RETIRED_FIRST "lepton retired 1\n"
+
+static int sink_fd(void *data, const void *bytes, size_t len)
+{
+	return write_all(*(int *)data, bytes, len);
+}
+
+static int download_to(struct remote_store *rs, const char *key, const char *path)
+{
+	struct buf tmp = BUF_INIT;
+	int fd, err;
+
+	buf_addf(&tmp, "%s/dl-XXXXXX", rs->cache_tmp);
+	fd = mkstemp(tmp.data);
+	if (fd < 0) {
+		err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", tmp.data);
+		goto done;
+	}
+	err = backend_get_stream(rs->b, key, sink_fd, &fd);
+	if (close(fd) < 0 && !err)
+		err = lepton_error_errno(LEPTON_EIO, "cannot write '%s'", tmp.data);
+	if (!err && rename(tmp.data, path) < 0)
+		err = lepton_error_errno(LEPTON_EIO, "cannot write '%s'", path);
+	if (err)
+		unlink(tmp.data);
+done:
+	buf_release(&tmp);
+	return err;
+}
+
+/* Drop the packs retired more than grace seconds ago; with add, retire
+ * those names now.  The list is updated with a compare-and-swap. */
+static int update_retired(struct remote_store *rs, long long grace, char **add, size_t nr_add,
+			  struct repack_stats *st)
+{
+	time_t now = time(NULL);
+
+	for (int attempt = 0; attempt < 100; attempt++) {
+		struct buf text, etag = BUF_INIT, out = BUF_INIT, key = BUF_INIT;
+		char *line, *next;
+		int err;
+
+		buf_init_limit(&text, 64u << 20);
+		if ((err = backend_get_versioned(rs->b, RETIRED_KEY, &text, &etag)))
+			return err;
+		buf_addstr(&out, RETIRED_FIRST);
+		line = text.data;
+		if (!strncmp(line, RETIRED_FIRST, strlen(RETIRED_FIRST)))
+			line += strlen(RETIRED_FIRST);
+		for (; *line; line = next) {
+			char name[256];
+			long long when;
+			next = strchr(line, '\n');
+			next = next ? next + 1 : line + strlen(line);
+			if (sscanf(line, "%255s %lld", name, &when) != 2 ||
+			    strncmp(name, "pack-", 5))
+				continue;
+			if (now - when >= grace) {
+				buf_reset(&key);
+				buf_addf(&key, "packs/%s.pack", name);
+				if (backend_delete(rs->b, key.data) == 0 && st)
+					st->deleted++;
+			} else {
+				buf_addf(&out, "%s %lld\n", name, when);
+			}
+		}
+		for (size_t i = 0; i < nr_add; i++)
+			buf_addf(&out, "%s %lld\n", add[i], (long long)now);
+		err = backend_put_if(rs->b, RETIRED_KEY, out.data, out.len, etag.data);
+		buf_release(&text);
+		buf_release(&etag);
+		buf_release(&out);
+		buf_release(&key);
+		if (err != LEPTON_ECONFLICT)
+			return err;
+		lepton_error_clear();
+	}
+	return lepton_error_set(LEPTON_ECONFLICT, "'%s' of store '%s' keeps changing", RETIRED_KEY,
+				backend_name(rs->b));
+}
+
+int remote_store_repack(struct remote_store *rs, long long grace, struct repack_stats *st)
+{
+	struct pack_writer w;
+	struct oidset seen = { 0 };
+	struct buf frame = BUF_INIT, path = BUF_INIT, key = BUF_INIT, name = BUF_INIT;
+	char **old = NULL;
+	size_t nr_old = 0;
+	int open = 0, err;
+
+	memset(st, 0, sizeof(*st));
+	if ((err = reload_indexes(rs)))
+		goto done;
+	st->packs_before = rs->nr_packs;
+	if (rs->nr_packs < 2)
+		goto retire;
+	if ((err = pack_writer_open(&w, rs->cache_tmp)))
+		goto done;
+	open = 1;
+	old = xcalloc(rs->nr_packs, sizeof(*old));
+	for (size_t i = 0; i < rs->nr_packs; i++) {
+		struct pack *p = &rs->packs[i];
+		old[nr_old++] = xstrdup(p->name);
+		buf_reset(&key);
+		buf_addf(&key, "packs/%s.pack", p->name);
+		/* the cached index's pack path is where the download goes */
+		if ((err = download_to(rs, key.data, p->path)))
+			goto done;
+		for (uint32_t e = 0; e < p->count && !err; e++) {
+			struct lepton_oid oid;
+			struct frame_header h;
+			uint64_t off, len;
+			pack_entry(p, e, &oid, &off, &len);
+			if (oidset_has(&seen, &oid))
+				continue;
+			oidset_insert(&seen, &oid);
+			if (!(err = pack_read_frame(p, off, len, &frame)) &&
+			    !(err = check_frame(&h, (unsigned char *)frame.data, frame.len, &oid)))
+				err = pack_writer_add(&w, &oid, frame.data, frame.len);
+			st->chunks++;
+			st->bytes += len;
+		}
+		if (p->fd >= 0) {
+			close(p->fd);
+			p->fd = -1;
+		}
+		unlink(p->path);
+		if (err) {
+			err = lepton_error_wrap(err, "pack '%s' of store '%s'", p->name,
+						backend_name(rs->b));
+			goto done;
+		}
+	}
+	open = 0;
+	if ((err = upload_pack(rs, &w, &name)))
+		goto done;
+	/* the new pack is visible: retire the old ones, then hide their indexes.
+	 * Their packs stay for readers that listed them until the grace period
+	 * is over (a later gc deletes them). */
+	for (size_t i = 0; i < nr_old;)
+		if (!strcmp(old[i], name.data)) {
+			free(old[i]);
+			old[i] = old[--nr_old];
+		} else {
+			i++;
+		}
+retire:
+	if ((err = update_retired(rs, grace, old, nr_old, st)))
+		goto done;
+	for (size_t i = 0; i < nr_old && !err; i++) {
+		buf_reset(&key);
+		buf_addf(&key, "packs/%s.idx", old[i]);
+		err = backend_delete(rs->b, key.data);
+	}
+	if (!err && nr_old && grace <= 0)
+		err = update_retired(rs, grace, NULL, 0, st);
+	if (!err)
+		err = reload_indexes(rs);
+	st->packs_after = rs->nr_packs;
+done:
+	if (open)
+		pack_writer_abort(&w);
+	for (size_t i = 0; i < nr_old; i++)
+		free(old[i]);
+	free(old);
+	oidset_release(&seen);
+	buf_release(&frame);
+	buf_release(&path);
+	buf_release(&key);
+	buf_release(&name);
+	return err;
 }

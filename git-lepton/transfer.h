@@ -64,4 +64,16 @@ int transfer_fetch(struct remote_store *rs, struct lepton_store *local,
 		   const struct lepton_oid *files, size_t nr, int quiet,
 		   struct transfer_stats *stats);
 
+/*
+ * Consolidate the remote's content packs into one, for stores that many
+ * small pushes left with many packs.  Readers that are fetching meanwhile
+ * keep working: the old packs' indexes disappear only after the new pack
+ * is complete, and their pack files stay for grace seconds more (listed in
+ * packs/retired; each repack deletes those whose time is over).
+ */
+struct repack_stats {
+	uint64_t packs_before, packs_after, chunks, bytes, deleted;
+};
+int remote_store_repack(struct remote_store *rs, long long grace, struct repack_stats *st);
+
 #endif
