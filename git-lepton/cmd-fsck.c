@@ -5,6 +5,7 @@
 #include "cmd.h"
 #include "error.h"
 #include "oidset.h"
+#include "remote.h"
 #include "banned.h"
 
 struct fsck_state {
@@ -13,8 +14,10 @@ struct fsck_state {
 	struct oidset damaged;  /* file ids whose content is damaged */
 	struct oidset reported; /* file ids already tied to a path */
 	struct oidset trees;    /* git trees already walked */
+	struct oidset checked;  /* file ids already looked at */
 	const char *commit;     /* abbreviated id of the commit being walked, or "index" */
-	int problems, pointers;
+	int problems, pointers, remote_only;
+	struct remote_store *remote; /* where missing content may be; NULL: none */
 };
 
 static void on_store_problem(void *data, const char *kind, const struct lepton_oid *oid,
@@ -53,7 +56,7 @@ static void check_pointer(struct fsck_state *st, const char *path, const git_oid
 		}
 		return;
 	}
-	if (kind != 1)
+	if (kind != 1 || !oidset_insert(&st->checked, &p.oid))
 		return;
 	st->pointers++;
 	oid_to_hex(hex, &p.oid);
@@ -62,8 +65,13 @@ static void check_pointer(struct fsck_state *st, const char *path, const git_oid
 			printf("  affects '%s' in %s (content '%s')\n", path, st->commit, hex);
 	} else if (!store_has_file(st->store, &p.oid)) {
 		if (oidset_insert(&st->reported, &p.oid)) {
-			printf("error: missing content '%s' of '%s' in %s\n", hex, path,
-			       st->commit);
+			/* content not fetched yet is normal when a remote store has it */
+			if (st->remote && remote_store_has_file(st->remote, &p.oid) == 1) {
+				st->remote_only++;
+				return;
+			}
+			printf("error: missing content '%s' of '%s' in %s%s\n", hex, path,
+			       st->commit, st->remote ? " (not in the remote store either)" : "");
 			st->problems++;
 		}
 	}
@@ -149,20 +157,31 @@ int cmd_fsck(int argc, const char **argv, struct lepton_repo *repo)
 		ret = report_error(n);
 		goto done;
 	}
+	/* without a remote store, missing content is simply missing */
+	if (remote_open_for(&st.remote, repo, st.store, NULL, 0))
+		lepton_error_clear();
 	walk_history(&st);
+	if (st.remote_only)
+		printf("%d file%s not fetched yet: in remote store '%s' ('git lepton fetch "
+		       "--all' brings them)\n",
+		       st.remote_only, st.remote_only == 1 ? " is" : "s are",
+		       remote_store_name(st.remote));
 	if (st.problems) {
 		printf("%d problem%s found in '%s'\n", st.problems, st.problems == 1 ? "" : "s",
 		       store_root(st.store));
 		ret = EXIT_FAIL;
 	} else {
-		printf("ok: store '%s' verified%s; %d pointer%s in history have their content\n",
-		       store_root(st.store), full ? " (full)" : "", st.pointers,
-		       st.pointers == 1 ? "" : "s");
+		printf("ok: store '%s' verified%s; the content of %d file%s in history is "
+		       "present\n",
+		       store_root(st.store), full ? " (full)" : "", st.pointers - st.remote_only,
+		       st.pointers - st.remote_only == 1 ? "" : "s");
 	}
 done:
 	oidset_release(&st.damaged);
 	oidset_release(&st.reported);
 	oidset_release(&st.trees);
+	oidset_release(&st.checked);
+	remote_store_free(st.remote);
 	store_free(st.store);
 	return ret;
 }
