@@ -407,6 +407,58 @@ static int send_frame(struct outgoing *o, const struct lepton_oid *chunk, const 
 	return o->bytes >= TRANSFER_PACK_LIMIT ? send_pack(o) : 0;
 }
 
+/* A local pack every chunk of which goes to the remote: it can go whole. */
+struct pack_tally {
+	struct pack *pack;
+	uint32_t wanted;
+	int linked;
+};
+
+static struct pack_tally *tally_find(struct pack_tally *t, size_t nr, const struct pack *p)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (t[i].pack == p)
+			return &t[i];
+	return NULL;
+}
+
+/* Link a whole local pack into a directory store (named, as every remote
+ * pack, by its index's hash): 0 when linked, 1 when it must be copied. */
+static int link_pack(struct remote_store *rs, struct pack *p)
+{
+	struct buf idx_path = BUF_INIT, idx = BUF_INIT, key = BUF_INIT, final = BUF_INIT;
+	struct buf cache = BUF_INIT;
+	struct lepton_oid id;
+	char hex[OID_HEXSZ + 1];
+	size_t len = strlen(p->path);
+	int err;
+
+	buf_add(&idx_path, p->path, len - 5); /* ".pack" */
+	buf_addstr(&idx_path, ".idx");
+	if ((err = buf_read_file(&idx, idx_path.data)))
+		goto done;
+	sha256_buffer(&id, idx.data, idx.len);
+	buf_addf(&final, "pack-%s", oid_to_hex(hex, &id));
+	buf_addf(&key, "packs/%s.pack", final.data);
+	if ((err = backend_put_link(rs->b, key.data, p->path)))
+		goto done;
+	buf_reset(&key);
+	buf_addf(&key, "packs/%s.idx", final.data);
+	if ((err = backend_put(rs->b, key.data, idx.data, idx.len)))
+		goto done;
+	buf_addf(&cache, "%s/%s.idx", rs->cache_dir, final.data);
+	if (!have_cached(rs, final.data) &&
+	    !(err = write_file_atomic(rs->cache_tmp, cache.data, idx.data, idx.len, 0)))
+		err = add_cached(rs, final.data);
+done:
+	buf_release(&idx_path);
+	buf_release(&idx);
+	buf_release(&key);
+	buf_release(&final);
+	buf_release(&cache);
+	return err;
+}
+
 int transfer_push(struct remote_store *rs, struct lepton_store *local,
 		  const struct lepton_oid *files, size_t nr, int quiet, int dry_run,
 		  struct transfer_stats *stats)
@@ -415,10 +467,13 @@ int transfer_push(struct remote_store *rs, struct lepton_store *local,
 	struct oidset remote_has = { 0 };
 	struct buf frame = BUF_INIT, key = BUF_INIT, *recipes = NULL;
 	struct lepton_oid *recipe_ids = NULL;
-	size_t nr_recipes = 0;
+	struct pack_tally *tally = NULL;
+	struct pack **chunk_pack = NULL;
+	size_t nr_recipes = 0, nr_tally = 0;
 	struct outgoing o = { rs, local, { 0 }, 0, 0 };
 	struct progress progress;
 	char hex[OID_HEXSZ + 1];
+	uint64_t dummy_off, dummy_len;
 	int err = 0;
 
 	memset(stats, 0, sizeof(*stats));
@@ -454,23 +509,54 @@ int transfer_push(struct remote_store *rs, struct lepton_store *local,
 		}
 		recipe_ids[nr_recipes++] = files[i];
 		for (size_t c = 0; c < r.nr; c++)
-			if (!remote_find(rs, &r.chunks[c].oid, &(uint64_t){ 0 }, &(uint64_t){ 0 }))
+			if (!remote_find(rs, &r.chunks[c].oid, &dummy_off, &dummy_len))
 				chunk_queue_add(&q, &r.chunks[c].oid);
 		recipe_release(&r);
 	}
-
-	progress_start(&progress, "Uploading model content", q.nr, !quiet && progress_enabled());
+	/* the bases of deltas go with them (the queue grows as they turn up) */
 	for (size_t i = 0; i < q.nr; i++) {
 		struct frame_header h;
+		if ((err = store_read_frame_header(local, &q.ids[i], &h)))
+			goto done;
+		if ((h.flags & FRAME_HAS_BASE) && !remote_find(rs, &h.base, &dummy_off, &dummy_len))
+			chunk_queue_add(&q, &h.base);
+	}
+
+	/* local packs wanted whole go as they are where the store allows */
+	chunk_pack = xcalloc(q.nr ? q.nr : 1, sizeof(*chunk_pack));
+	tally = xcalloc(q.nr ? q.nr : 1, sizeof(*tally));
+	for (size_t i = 0; i < q.nr; i++) {
+		struct pack_tally *t;
+		if ((err = store_chunk_pack(local, &q.ids[i], &chunk_pack[i])))
+			goto done;
+		t = tally_find(tally, nr_tally, chunk_pack[i]);
+		if (!t) {
+			t = &tally[nr_tally++];
+			t->pack = chunk_pack[i];
+		}
+		t->wanted++;
+	}
+	progress_start(&progress, "Uploading model content", q.nr, !quiet && progress_enabled());
+	for (size_t i = 0; i < nr_tally && !dry_run && backend_local_path(rs->b); i++) {
+		if (tally[i].wanted != tally[i].pack->count)
+			continue;
+		if ((err = link_pack(rs, tally[i].pack)) < 0)
+			goto done;
+		tally[i].linked = !err;
+		err = 0;
+	}
+	for (size_t i = 0; i < q.nr; i++) {
+		struct pack_tally *t = tally_find(tally, nr_tally, chunk_pack[i]);
+		if (t->linked) {
+			uint64_t off, len;
+			pack_find(t->pack, &q.ids[i], &off, &len);
+			stats->chunks++;
+			stats->bytes += len;
+			progress_add(&progress, 1, len);
+			continue;
+		}
 		if ((err = store_read_frame(local, &q.ids[i], &frame)))
 			goto done;
-		if ((err = frame_header_parse(&h, (unsigned char *)frame.data, frame.len)))
-			goto done;
-		if ((h.flags & FRAME_HAS_BASE) &&
-		    !remote_find(rs, &h.base, &(uint64_t){ 0 }, &(uint64_t){ 0 })) {
-			chunk_queue_add(&q, &h.base);
-			progress.total = q.nr;
-		}
 		stats->chunks++;
 		stats->bytes += frame.len;
 		if (!dry_run && (err = send_frame(&o, &q.ids[i], &frame)))
@@ -492,6 +578,8 @@ done:
 		buf_release(&recipes[i]);
 	free(recipes);
 	free(recipe_ids);
+	free(tally);
+	free(chunk_pack);
 	chunk_queue_release(&q);
 	oidset_release(&remote_has);
 	buf_release(&frame);
