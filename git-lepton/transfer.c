@@ -28,6 +28,7 @@ struct remote_store {
 	struct pack *packs;
 	size_t nr_packs, alloc_packs;
 	unsigned concurrency; /* threads that download at once */
+	int links;            /* whole packs may go as hard links */
 };
 
 /* ---- opening ---------------------------------------------------------- */
@@ -116,6 +117,7 @@ int remote_store_open(struct remote_store **out, struct lepton_store *local, con
 	buf_addf(&dir, "%s/tmp", rs->cache_dir);
 	rs->cache_tmp = buf_detach(&dir, NULL);
 	rs->concurrency = TRANSFER_DEFAULT_THREADS;
+	rs->links = 1;
 	if ((err = make_dirs(rs->cache_tmp)))
 		goto fail;
 	*out = rs;
@@ -537,7 +539,8 @@ int transfer_push(struct remote_store *rs, struct lepton_store *local,
 		t->wanted++;
 	}
 	progress_start(&progress, "Uploading model content", q.nr, !quiet && progress_enabled());
-	for (size_t i = 0; i < nr_tally && !dry_run && backend_local_path(rs->b); i++) {
+	for (size_t i = 0; i < nr_tally && !dry_run && rs->links && backend_local_path(rs->b);
+	     i++) {
 		if (tally[i].wanted != tally[i].pack->count)
 			continue;
 		if ((err = link_pack(rs, tally[i].pack)) < 0)
@@ -809,9 +812,12 @@ done:
 	return err;
 }
 
-void remote_store_set_concurrency(struct remote_store *rs, unsigned n)
+void remote_store_set_options(struct remote_store *rs, unsigned concurrency, int links)
 {
-	rs->concurrency = n < 1 ? 1 : n > TRANSFER_MAX_THREADS ? TRANSFER_MAX_THREADS : n;
+	rs->concurrency = concurrency < 1                      ? 1
+			  : concurrency > TRANSFER_MAX_THREADS ? TRANSFER_MAX_THREADS
+							       : concurrency;
+	rs->links = links;
 }
 
 /* ---- consolidation ------------------------------------------------------- */

@@ -41,8 +41,11 @@ void remote_store_free(struct remote_store *rs);
 struct backend *remote_store_backend(struct remote_store *rs);
 const char *remote_store_name(const struct remote_store *rs);
 
-/* Transfers in flight at once (lepton.concurrency), 1 to 64. */
-void remote_store_set_concurrency(struct remote_store *rs, unsigned n);
+/* Transfers in flight at once (lepton.concurrency, 1 to 64), and whether a
+ * push may hard-link whole local packs into a directory store on the same
+ * file system (lepton.hardlinks; the two stores then share those files, as
+ * a local `git clone` shares objects). */
+void remote_store_set_options(struct remote_store *rs, unsigned concurrency, int links);
 
 /* 1 if the remote has the file's recipe, 0 if not, or an error. */
 int remote_store_has_file(struct remote_store *rs, const struct lepton_oid *oid);
