@@ -46,7 +46,7 @@ static const struct lepton_cmd commands[] = {
 	  "merge two versions of a model (merge.lepton.driver)",
 	  "git lepton merge-driver BASE OURS THEIRS [PATH]" },
 	{ "fsck", cmd_fsck, CMD_NEEDS_REPO, "verify the local store and the pointers in history",
-	  "git lepton fsck [--full]" },
+	  "git lepton fsck [--remote NAME] [--full]" },
 	{ "fetch", cmd_fetch, CMD_NEEDS_REPO, "download model content from a remote store",
 	  "git lepton fetch [REMOTE] [--all | REV...] [--include GLOBS] [--exclude GLOBS] [-q]" },
 	{ "pull", cmd_pull, CMD_NEEDS_WORKTREE,
