@@ -12,6 +12,7 @@
 #include "oidset.h"
 #include "pack.h"
 #include "recipe.h"
+#include "testpoint.h"
 #include "transfer.h"
 #include "banned.h"
 
@@ -390,9 +391,12 @@ done:
 
 static int send_pack(struct outgoing *o)
 {
+	int err;
 	o->open = 0;
 	o->bytes = 0;
-	return upload_pack(o->rs, &o->w, NULL);
+	err = upload_pack(o->rs, &o->w, NULL);
+	test_point("push-content-pack");
+	return err;
 }
 
 static int send_frame(struct outgoing *o, const struct lepton_oid *chunk, const struct buf *frame)
@@ -573,6 +577,8 @@ int transfer_push(struct remote_store *rs, struct lepton_store *local,
 		if ((err = backend_put(rs->b, key.data, recipes[i].data, recipes[i].len)))
 			goto done;
 	}
+	if (!dry_run)
+		test_point("push-content");
 	progress_stop(&progress);
 done:
 	if (o.open)
