@@ -344,6 +344,33 @@ int backend_list(struct backend *b, const char *prefix, int (*fn)(void *data, co
 	return err;
 }
 
+int backend_sweep(struct backend *b, long long age)
+{
+	struct buf dir = BUF_INIT, path = BUF_INIT;
+	time_t now = time(NULL);
+	struct dirent *e;
+	DIR *d;
+	int removed = 0;
+
+	buf_addf(&dir, "%s/tmp", b->root);
+	d = opendir(dir.data);
+	while (d && (e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
+		buf_reset(&path);
+		buf_addf(&path, "%s/%s", dir.data, e->d_name);
+		if (lstat(path.data, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime >= age &&
+		    unlink(path.data) == 0)
+			removed++;
+	}
+	if (d)
+		closedir(d);
+	buf_release(&dir);
+	buf_release(&path);
+	return removed;
+}
+
 int backend_delete(struct backend *b, const char *key)
 {
 	char *path = object_path(b, key);
