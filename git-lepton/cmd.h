@@ -64,5 +64,6 @@ int cmd_textconv(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_fsck(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_merge_driver(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_hook(int argc, const char **argv, struct lepton_repo *repo);
+int cmd_inspect(int argc, const char **argv, struct lepton_repo *repo);
 
 #endif
