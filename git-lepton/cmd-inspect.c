@@ -186,10 +186,7 @@ static int parse_stored(struct model_info *out, int *parse_ret, struct lepton_re
 	if ((ret = repo_open_store(repo, &s)))
 		goto done;
 	if ((ret = store_reader_open(&r, s, p))) {
-		lepton_error_wrap(ret,
-				  "content of '%s' is not in the local store; run 'git lepton "
-				  "smudge' or fetch it first",
-				  what);
+		lepton_error_wrap(ret, "cannot inspect '%s'; fetch its content first", what);
 		goto done;
 	}
 	*parse_ret = model_parse_stream(out, read_store, r, p->size);
