@@ -354,6 +354,7 @@ int gguf_parse(struct model_info *out, uint64_t *need, const unsigned char *head
 	struct reader r = { .p = head, .len = len };
 	uint64_t n_tensors, n_kv, alignment = MODEL_GGUF_DEFAULT_ALIGNMENT, *rel = NULL, end = 0;
 	char **names = NULL;
+	size_t meta_alloc = 0, tensor_alloc = 0;
 	const char *dup;
 	uint32_t magic, version;
 	int ret;
@@ -397,15 +398,25 @@ int gguf_parse(struct model_info *out, uint64_t *need, const unsigned char *head
 				       n_tensors);
 		goto done;
 	}
-	out->meta = xcalloc(n_kv ? n_kv : 1, sizeof(*out->meta));
+	/* the arrays grow with what is read, not with what the counts claim:
+	 * a stream's first bytes can claim millions */
 	for (uint64_t i = 0; i < n_kv; i++) {
+		if (out->n_meta == meta_alloc) {
+			meta_alloc = meta_alloc ? 2 * meta_alloc : 16;
+			out->meta = xrealloc(out->meta, meta_alloc * sizeof(*out->meta));
+		}
+		memset(&out->meta[i], 0, sizeof(out->meta[i]));
 		out->n_meta++;
 		if ((ret = read_kv(&r, &out->meta[i], &alignment)))
 			goto done;
 	}
-	out->tensors = xcalloc(n_tensors ? n_tensors : 1, sizeof(*out->tensors));
-	rel = xcalloc(n_tensors ? n_tensors : 1, sizeof(*rel));
 	for (uint64_t i = 0; i < n_tensors; i++) {
+		if (out->n_tensors == tensor_alloc) {
+			tensor_alloc = tensor_alloc ? 2 * tensor_alloc : 16;
+			out->tensors = xrealloc(out->tensors, tensor_alloc * sizeof(*out->tensors));
+			rel = xrealloc(rel, tensor_alloc * sizeof(*rel));
+		}
+		memset(&out->tensors[i], 0, sizeof(out->tensors[i]));
 		out->n_tensors++;
 		if ((ret = read_tensor_info(&r, &out->tensors[i], &rel[i])))
 			goto done;
