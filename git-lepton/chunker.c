@@ -5,6 +5,7 @@
 #include "buf.h"
 #include "chunker.h"
 #include "error.h"
+#include "hash.h"
 #include "banned.h"
 
 enum region_kind { REGION_FIXED, REGION_CDC };
@@ -12,6 +13,8 @@ enum region_kind { REGION_FIXED, REGION_CDC };
 struct chunk_region {
 	uint64_t start, end; /* end UINT64_MAX: up to the end of the stream */
 	long tensor;
+	uint32_t n_tensors; /* > 1: a group of small tensors */
+	int open_group;     /* small tensors may still join */
 	enum region_kind kind;
 };
 
@@ -28,6 +31,8 @@ static void add_region(struct chunker *c, size_t *alloc, uint64_t start, uint64_
 	c->regions[c->n_regions].end = end;
 	c->regions[c->n_regions].tensor = tensor;
 	c->regions[c->n_regions].kind = kind;
+	c->regions[c->n_regions].n_tensors = tensor >= 0;
+	c->regions[c->n_regions].open_group = 0;
 	c->n_regions++;
 }
 
@@ -62,8 +67,24 @@ int chunker_init_sizes(struct chunker *c, const struct model_info *m, size_t min
 				else
 					add_region(c, &alloc, at, start, -1, REGION_CDC);
 			}
-			add_region(c, &alloc, start, end, (long)i, REGION_FIXED);
 			at = end;
+			if (t->size < CHUNK_SMALL_TENSOR) {
+				struct chunk_region *prev = &c->regions[c->n_regions - 1];
+				if (prev->open_group && prev->end == start &&
+				    end - prev->start <= CHUNK_GROUP_MAX) {
+					prev->end = end;
+					prev->n_tensors++;
+				} else {
+					add_region(c, &alloc, start, end, (long)i, REGION_FIXED);
+					prev = &c->regions[c->n_regions - 1];
+				}
+				/* a group ends after a tensor whose name says so: which
+				 * tensors share a chunk depends on names, not positions */
+				prev->open_group =
+				    xxh3_64(t->name, strlen(t->name)) % CHUNK_GROUP_SPREAD != 0;
+				continue;
+			}
+			add_region(c, &alloc, start, end, (long)i, REGION_FIXED);
 		}
 	}
 	add_region(c, &alloc, at, UINT64_MAX, -1, REGION_CDC);
@@ -86,6 +107,7 @@ static void emit(struct chunker *c, const struct chunk_region *r, struct chunk_s
 	out->offset = c->chunk_start;
 	out->len = c->pos - c->chunk_start;
 	out->tensor = r->tensor;
+	out->n_tensors = r->n_tensors;
 	out->slice = c->slice++;
 	c->chunk_start = c->pos;
 	fastcdc_reset(&c->cdc);

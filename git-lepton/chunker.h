@@ -16,9 +16,14 @@
  *     CHUNK_TENSOR_SLICE bytes when it is larger), tensor -1;
  *   - each tensor is cut into slices of CHUNK_TENSOR_SLICE bytes counted
  *     from its own first byte, so resizing, adding or removing one tensor
- *     moves no other tensor's chunks; a small tensor is one chunk of its
- *     own; GGUF padding after a tensor (less than the alignment) goes with
- *     the tensor's last slice;
+ *     moves no other tensor's chunks; GGUF padding after a tensor (less
+ *     than the alignment) goes with the tensor's last slice;
+ *   - tensors under CHUNK_SMALL_TENSOR that follow each other share a
+ *     chunk of at most CHUNK_GROUP_MAX bytes; a group ends after a tensor
+ *     whose name hashes to 0 modulo CHUNK_GROUP_SPREAD (so about 16
+ *     tensors a group), so adding or removing a small tensor changes only
+ *     the group it is in (a model of 100,000 tiny tensors would otherwise
+ *     cost 100,000 chunks);
  *   - any other bytes (an opaque file, a gap between tensors, bytes after
  *     the last tensor) are cut by FastCDC, tensor -1.
  * No chunk is empty or longer than CHUNK_MAX (= STORE_CHUNK_SIZE).  A
@@ -40,12 +45,17 @@
 
 #define CHUNK_TENSOR_SLICE (4u << 20)
 #define CHUNK_MAX          (4u << 20)
+#define CHUNK_SMALL_TENSOR (64u << 10)
+#define CHUNK_GROUP_MAX    (1u << 20)
+#define CHUNK_GROUP_SPREAD 16
 
 struct chunk_span {
-	uint64_t offset; /* in the file */
-	uint64_t len;    /* 0: no chunk ended */
-	long tensor;     /* index in model_info.tensors, -1 for header, gaps, opaque bytes */
-	uint32_t slice;  /* number of this chunk within its tensor (or region) */
+	uint64_t offset;    /* in the file */
+	uint64_t len;       /* 0: no chunk ended */
+	long tensor;        /* index in model_info.tensors (the first one of a group), -1
+			       for header, gaps, opaque bytes */
+	uint32_t n_tensors; /* tensors in the chunk: 1, more for a group of small ones, 0 */
+	uint32_t slice;     /* number of this chunk within its tensor (or region) */
 };
 
 struct chunk_region; /* internal */

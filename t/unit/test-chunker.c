@@ -1,7 +1,8 @@
 /*
  * Unit tests of the store writer's cutter (git-lepton/chunker.h): cuts
  * follow tensor boundaries, a new tensor leaves the other tensors' chunks
- * byte for byte the same, no chunk is longer than CHUNK_MAX, and files that
+ * byte for byte the same, small tensors share chunks by groups that an
+ * insertion disturbs only locally, no chunk is longer than CHUNK_MAX, and files that
  * are not models go through FastCDC.
  */
 #include <setjmp.h>
@@ -232,38 +233,95 @@ static void test_opaque_fallback(void **state)
 
 static void test_gguf_padding_and_tail(void **state)
 {
-	/* a hand-made info: header 96, two tensors with padding, then a gap
-	 * larger than the alignment and 5 trailing bytes */
+	/* a hand-made info: header 96, two tensors with 24 bytes of padding
+	 * after the first, then a gap larger than the alignment and 60
+	 * trailing bytes */
 	struct model_tensor t[2] = {
-		{ .name = "x", .dtype = "F32", .offset = 96, .size = 40 },
-		{ .name = "y", .dtype = "F32", .offset = 160, .size = 8 },
+		{ .name = "x", .dtype = "F32", .offset = 96, .size = 65544 },
+		{ .name = "y", .dtype = "F32", .offset = 65664, .size = 65536 },
 	};
 	struct model_info m = { .format = MODEL_GGUF,
 				.version = 3,
 				.header_size = 96,
-				.data_size = 72,
+				.data_size = 131104,
 				.n_tensors = 2,
 				.tensors = t,
 				.alignment = 32 };
-	unsigned char data[300] = { 0 };
+	size_t len = 131300;
+	unsigned char *data = xcalloc(len, 1);
 	struct spans s = { 0 };
 
-	cut(&s, &m, data, sizeof(data), 7);
+	cut(&s, &m, data, len, 7000);
 	assert_int_equal(s.n, 4);
 	assert_int_equal(s.v[0].len, 96);
-	/* x and its 24 bytes of padding */
+	/* x and its padding */
 	assert_int_equal(s.v[1].tensor, 0);
-	assert_int_equal(s.v[1].len, 64);
-	/* y up to 168, then the rest is not a tensor's */
+	assert_int_equal(s.v[1].n_tensors, 1);
+	assert_int_equal(s.v[1].len, 65568);
+	/* y, then the rest is not a tensor's */
 	assert_int_equal(s.v[2].tensor, 1);
-	assert_int_equal(s.v[2].len, 8);
+	assert_int_equal(s.v[2].len, 65536);
 	assert_int_equal(s.v[3].tensor, -1);
-	assert_int_equal(s.v[3].offset, 168);
+	assert_int_equal(s.v[3].n_tensors, 0);
+	assert_int_equal(s.v[3].offset, 131200);
 	/* a stream shorter than the header says: its bytes are still cut */
 	cut(&s, &m, data, 120, 1000);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.v[1].len, 24);
 	free(s.v);
+	free(data);
+}
+
+static int has_chunk(const struct spans *s, const unsigned char *data, const unsigned char *chunk,
+		     uint64_t len)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].len == len && !memcmp(data + s->v[i].offset, chunk, (size_t)len))
+			return 1;
+	return 0;
+}
+
+static void test_small_tensors_grouped(void **state)
+{
+	struct spec v1[1000], v2[1001];
+	char names[1001][16];
+	struct buf f1 = BUF_INIT, f2 = BUF_INIT;
+	struct model_info m1, m2;
+	struct spans s1 = { 0 }, s2 = { 0 };
+	size_t changed = 0, in_groups = 0;
+
+	for (int i = 0; i < 1000; i++) {
+		snprintf(names[i], sizeof(names[i]), "t%d", i);
+		v1[i].name = names[i];
+		v1[i].elems = 25 + i % 7;
+	}
+	snprintf(names[1000], sizeof(names[1000]), "inserted");
+	memcpy(v2, v1, 500 * sizeof(*v1));
+	v2[500].name = names[1000];
+	v2[500].elems = 30;
+	memcpy(v2 + 501, v1 + 500, 500 * sizeof(*v1));
+	make_model(&f1, &m1, v1, 1000);
+	make_model(&f2, &m2, v2, 1001);
+	cut(&s1, &m1, (unsigned char *)f1.data, f1.len, SIZE_MAX);
+	cut(&s2, &m2, (unsigned char *)f2.data, f2.len, SIZE_MAX);
+	/* about 16 tensors a chunk */
+	assert_true(s1.n > 1 + 1000 / 64 && s1.n < 1 + 1000 / 4);
+	for (size_t i = 1; i < s1.n; i++) {
+		assert_true(s1.v[i].len <= CHUNK_GROUP_MAX);
+		in_groups += s1.v[i].n_tensors;
+	}
+	assert_int_equal(in_groups, 1000);
+	/* the header changes, and the group the new tensor joined */
+	for (size_t i = 0; i < s2.n; i++)
+		changed += !has_chunk(&s1, (unsigned char *)f1.data,
+				      (unsigned char *)f2.data + s2.v[i].offset, s2.v[i].len);
+	assert_true(changed >= 2 && changed <= 3);
+	free(s1.v);
+	free(s2.v);
+	model_info_release(&m1);
+	model_info_release(&m2);
+	buf_release(&f1);
+	buf_release(&f2);
 }
 
 static void test_large_header_sliced(void **state)
@@ -296,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_insert_tensor_keeps_others),
 		cmocka_unit_test(test_opaque_fallback),
 		cmocka_unit_test(test_gguf_padding_and_tail),
+		cmocka_unit_test(test_small_tensors_grouped),
 		cmocka_unit_test(test_large_header_sliced),
 		cmocka_unit_test(test_bad_sizes),
 	};
