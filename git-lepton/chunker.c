@@ -69,8 +69,9 @@ int chunker_init_sizes(struct chunker *c, const struct model_info *m, size_t min
 			}
 			at = end;
 			if (t->size < CHUNK_SMALL_TENSOR) {
-				struct chunk_region *prev = &c->regions[c->n_regions - 1];
-				if (prev->open_group && prev->end == start &&
+				struct chunk_region *prev =
+				    c->n_regions ? &c->regions[c->n_regions - 1] : NULL;
+				if (prev && prev->open_group && prev->end == start &&
 				    end - prev->start <= CHUNK_GROUP_MAX) {
 					prev->end = end;
 					prev->n_tensors++;

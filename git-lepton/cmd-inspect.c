@@ -82,7 +82,8 @@ static void json_string(const char *str)
 	putchar('"');
 }
 
-/* A value on one line for people: control characters escaped, long values cut. */
+/* A name or value on one line for people: control characters escaped (a
+ * hostile file must not drive the terminal), long values cut. */
 static void text_value(const char *str)
 {
 	size_t len = strlen(str);
@@ -156,14 +157,18 @@ static void print_text(const struct model_info *m, const char *reason)
 	       human_size(size, sizeof(size), m->data_size));
 	printf("metadata: %zu\n", m->n_meta);
 	for (size_t i = 0; i < m->n_meta; i++) {
-		printf("  %s: ", m->meta[i].key);
+		fputs("  ", stdout);
+		text_value(m->meta[i].key);
+		fputs(": ", stdout);
 		text_value(m->meta[i].value);
 		putchar('\n');
 	}
 	printf("tensors: %zu\n", m->n_tensors);
 	for (size_t i = 0; i < m->n_tensors; i++) {
 		const struct model_tensor *t = &m->tensors[i];
-		printf("  %s  %s  ", t->name, t->dtype);
+		fputs("  ", stdout);
+		text_value(t->name);
+		printf("  %s  ", t->dtype);
 		print_shape(t, 0);
 		printf("  %" PRIu64 " bytes  at %" PRIu64 "\n", t->size, t->offset);
 	}

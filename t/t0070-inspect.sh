@@ -114,6 +114,25 @@ assert d[\"format\"] == \"opaque\" and \"cannot fit\" in d[\"reason\"], d
 "
 '
 
+test_expect_success PYTHON 'names that would drive a terminal are escaped' '
+	cat >evil.py <<-\EOF &&
+	import json, struct
+	h = json.dumps({"evil\x1b[31m\nname": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}}).encode()
+	open("evil.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + b"x")
+	EOF
+	python3 evil.py &&
+	git lepton inspect evil.safetensors >out &&
+	test_grep "^  evil.x1b\[31m.nname  U8  \[1\]  1 bytes" out &&
+	! grep "$(printf "\033")" out &&
+	git lepton inspect --json evil.safetensors >evil.json &&
+	cat >check.py <<-\EOF &&
+	import json
+	d = json.load(open("evil.json"))
+	assert d["tensors"][0]["name"] == "evil\x1b[31m\nname", d
+	EOF
+	python3 check.py
+'
+
 test_expect_success 'a file that is no model is opaque' '
 	make_file random.bin 5000 &&
 	git lepton inspect random.bin >out &&
