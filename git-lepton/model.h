@@ -125,7 +125,9 @@ struct model_dtype {
 	int safetensors;      /* valid as a safetensors dtype */
 };
 
+/* A safetensors dtype by its name (not NUL-terminated); NULL if unknown. */
 const struct model_dtype *model_dtype_by_name(const char *name, size_t len);
+/* A GGUF tensor type by ggml's number; NULL if unknown. */
 const struct model_dtype *model_dtype_by_ggml(uint32_t type);
 
 /* The format readers, called by model_parse() (same contract). */
@@ -134,7 +136,8 @@ int safetensors_parse(struct model_info *out, const unsigned char *head, size_t 
 int gguf_parse(struct model_info *out, uint64_t *need, const unsigned char *head, size_t len,
 	       uint64_t file_size);
 
-/* Sort tensors by offset (stable for equal offsets); used by both readers. */
+/* Sort tensors by offset, then size, then name: one order whatever the
+ * file's. */
 void model_sort_tensors(struct model_info *m);
 /* The first name that appears twice among names[0..n), or NULL. */
 const char *model_find_duplicate(char *const *names, size_t n);
