@@ -186,7 +186,7 @@ FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=al
 	$(shell $(PKG_CONFIG) --cflags $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_CORE_SRCS = git-lepton/buf.c git-lepton/error.c git-lepton/hash.c git-lepton/pointer.c \
-	git-lepton/recipe.c git-lepton/frame.c git-lepton/pack.c filter/pktline.c
+	git-lepton/recipe.c git-lepton/frame.c git-lepton/codec.c git-lepton/pack.c filter/pktline.c
 FUZZ_CORE_OBJS = $(FUZZ_CORE_SRCS:%.c=fuzz/build/obj/%.o)
 FUZZ_BINS = $(FUZZ_TARGETS:%=fuzz/build/fuzz-%)
 FUZZ_RUNS = $(FUZZ_TARGETS:%=fuzz-run-%)
