@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "error.h"
 #include "frame.h"
 #include "oidset.h"
@@ -296,6 +297,170 @@ static int read_recipe(struct lepton_store *s, const struct lepton_oid *oid, str
 	}
 	buf_release(&data);
 	free(path);
+	return err;
+}
+
+/* ---- decoding chunks, delta chains included ---------------------------- */
+
+/*
+ * A delta frame needs its base's decoded bytes, and the base may be a delta
+ * too.  The chain is walked from the frames' headers first (a few bytes
+ * each), checking that each depth is one less than the one above it (so a
+ * cycle or a chain deeper than CODEC_MAX_CHAIN cannot loop), then decoded
+ * from its full frame up with two chunk buffers: memory stays at a few
+ * chunks whatever the depth.
+ */
+struct chunk_decoder {
+	struct buf frame, scratch, cur, next;
+};
+
+struct chunk_place {
+	struct pack *pack;
+	uint64_t offset, len;
+};
+
+static void swap_bufs(struct buf *a, struct buf *b)
+{
+	struct buf t = *a;
+	*a = *b;
+	*b = t;
+}
+
+static void chunk_decoder_init(struct chunk_decoder *d)
+{
+	buf_init(&d->frame, 0);
+	buf_init(&d->scratch, 0);
+	buf_init(&d->cur, 0);
+	buf_init(&d->next, 0);
+}
+
+static void chunk_decoder_release(struct chunk_decoder *d)
+{
+	buf_release(&d->frame);
+	buf_release(&d->scratch);
+	buf_release(&d->cur);
+	buf_release(&d->next);
+}
+
+static int find_base(struct lepton_store *s, const struct lepton_oid *base,
+		     const struct lepton_oid *chunk, struct pack **pack, uint64_t *off,
+		     uint64_t *len)
+{
+	char hex[OID_HEXSZ + 1], bhex[OID_HEXSZ + 1];
+
+	if (find_chunk(s, base, pack, off, len))
+		return 0;
+	store_reload(s);
+	if (find_chunk(s, base, pack, off, len))
+		return 0;
+	return lepton_error_set(LEPTON_ENOTFOUND,
+				"base chunk '%s' of chunk '%s' is missing from the store; "
+				"fetch it again",
+				oid_to_hex(bhex, base), oid_to_hex(hex, chunk));
+}
+
+/*
+ * Decode the frame of chunk (frame[0..len), already read) into out,
+ * fetching the bases it needs.  *depth_out, when not NULL, gets the
+ * frame's depth.  Does not hash the result.
+ */
+static int decode_chunk(struct lepton_store *s, struct chunk_decoder *d,
+			const struct lepton_oid *chunk, const unsigned char *frame, size_t len,
+			struct buf *out, unsigned *depth_out)
+{
+	struct lepton_oid ids[CODEC_MAX_CHAIN + 1];
+	struct chunk_place places[CODEC_MAX_CHAIN + 1];
+	struct frame_header h;
+	char hex[OID_HEXSZ + 1];
+	size_t n = 0;
+	int err = frame_header_parse(&h, frame, len);
+
+	if (err)
+		return err;
+	if (depth_out)
+		*depth_out = h.depth;
+	if (h.encoding != FRAME_DELTA)
+		return codec_decode_scratch(out, &d->scratch, frame, len, chunk, NULL, 0);
+	if (h.depth > CODEC_MAX_CHAIN)
+		return lepton_error_set(LEPTON_ECORRUPT,
+					"chunk '%s' is a delta chain of depth %u, more than %d",
+					oid_to_hex(hex, chunk), h.depth, CODEC_MAX_CHAIN);
+	/* ids[k], places[k]: the base k + 1 steps down; ids[n - 1] is a full frame */
+	while (h.encoding == FRAME_DELTA) {
+		unsigned want = h.depth - 1;
+		struct lepton_oid below = h.base;
+		struct chunk_place *pl = &places[n];
+		if ((err = find_base(s, &below, n ? &ids[n - 1] : chunk, &pl->pack, &pl->offset,
+				     &pl->len)))
+			return err;
+		ids[n] = below;
+		/* the header only: at most FRAME_MAX_HEADER bytes */
+		if ((err = pack_read_frame(pl->pack, pl->offset,
+					   pl->len < FRAME_MAX_HEADER ? pl->len : FRAME_MAX_HEADER,
+					   &d->frame)) ||
+		    (err = frame_header_parse(&h, (unsigned char *)d->frame.data, d->frame.len)))
+			return lepton_error_wrap(err, "base chunk '%s'", oid_to_hex(hex, &below));
+		if (oid_cmp(&h.chunk, &below) || h.depth != want)
+			return lepton_error_set(LEPTON_ECORRUPT,
+						"delta chain of chunk '%s' is broken at base '%s'",
+						oid_to_hex(hex, chunk), oid_to_hex(hex, &below));
+		n++;
+	}
+	/* decode up from the full frame */
+	buf_reset(&d->cur);
+	for (size_t k = n; k-- > 0;) {
+		struct chunk_place *pl = &places[k];
+		if ((err = pack_read_frame(pl->pack, pl->offset, pl->len, &d->frame)))
+			return lepton_error_wrap(err, "base chunk '%s'", oid_to_hex(hex, &ids[k]));
+		buf_reset(&d->next);
+		err = codec_decode_scratch(&d->next, &d->scratch, (unsigned char *)d->frame.data,
+					   d->frame.len, &ids[k], k == n - 1 ? NULL : d->cur.data,
+					   k == n - 1 ? 0 : d->cur.len);
+		if (err)
+			return lepton_error_wrap(err, "base chunk '%s'", oid_to_hex(hex, &ids[k]));
+		swap_bufs(&d->cur, &d->next);
+	}
+	return codec_decode_scratch(out, &d->scratch, frame, len, chunk, d->cur.data, d->cur.len);
+}
+
+int store_read_chunk(struct lepton_store *s, const struct lepton_oid *chunk, struct buf *out,
+		     unsigned *depth)
+{
+	struct chunk_decoder d;
+	struct buf frame = BUF_INIT;
+	struct pack *pack;
+	uint64_t off, len;
+	struct lepton_oid got;
+	char hex[OID_HEXSZ + 1];
+	int err;
+
+	chunk_decoder_init(&d);
+	buf_reset(out);
+	oid_to_hex(hex, chunk);
+	if (!find_chunk(s, chunk, &pack, &off, &len)) {
+		store_reload(s);
+		if (!find_chunk(s, chunk, &pack, &off, &len)) {
+			err = lepton_error_set(LEPTON_ENOTFOUND, "chunk '%s' is not in the store",
+					       hex);
+			goto done;
+		}
+	}
+	if ((err = pack_read_frame(pack, off, len, &frame)))
+		goto wrap;
+	if ((err = decode_chunk(s, &d, chunk, (unsigned char *)frame.data, frame.len, out, depth)))
+		goto wrap;
+	sha256_buffer(&got, out->data, out->len);
+	if (oid_cmp(&got, chunk))
+		err =
+		    lepton_error_set(LEPTON_ECORRUPT, "chunk '%s' does not match its SHA-256", hex);
+	goto done;
+wrap:
+	err = lepton_error_wrap(err, "chunk '%s'", hex);
+done:
+	if (err)
+		buf_reset(out);
+	buf_release(&frame);
+	chunk_decoder_release(&d);
 	return err;
 }
 
@@ -616,16 +781,12 @@ void store_writer_abort(struct store_writer *w)
 
 /* ---- reading ------------------------------------------------------------ */
 
-struct chunk_place {
-	struct pack *pack;
-	uint64_t offset, len;
-};
-
 struct store_reader {
 	struct lepton_store *store;
 	struct lepton_pointer pointer;
 	struct recipe recipe;
 	struct chunk_place *places;
+	struct chunk_decoder decoder; /* the worker's */
 	struct chunk_buf bufs[PIPELINE_BUFFERS];
 	struct queue full, empty;
 	pthread_t worker;
@@ -683,10 +844,22 @@ static int load_chunk(struct store_reader *r, size_t i, struct chunk_buf *c)
 		c->len = h.raw_len;
 	} else {
 		struct buf decoded = BUF_INIT;
-		if ((err = frame_decode(&decoded, (unsigned char *)c->data.data, c->data.len,
-					&r->recipe.chunks[i].oid))) {
+		struct lepton_oid got;
+		if ((err = decode_chunk(r->store, &r->decoder, &r->recipe.chunks[i].oid,
+					(unsigned char *)c->data.data, c->data.len, &decoded,
+					NULL))) {
 			buf_release(&decoded);
 			return lepton_error_wrap(err, "chunk '%s'", hex);
+		}
+		/* grouped and delta bytes went through more code (and a delta
+		 * through its bases): check the chunk itself, not only the file */
+		if (h.encoding >= FRAME_GROUPED) {
+			sha256_buffer(&got, decoded.data, decoded.len);
+			if (oid_cmp(&got, &r->recipe.chunks[i].oid)) {
+				buf_release(&decoded);
+				return lepton_error_set(
+				    LEPTON_ECORRUPT, "chunk '%s' does not match its SHA-256", hex);
+			}
 		}
 		buf_release(&c->data);
 		c->data = decoded;
@@ -777,6 +950,7 @@ int store_reader_open(struct store_reader **out, struct lepton_store *s,
 	int err;
 
 	*out = NULL;
+	chunk_decoder_init(&r->decoder);
 	r->store = s;
 	r->pointer = *p;
 	queue_init(&r->full);
@@ -931,6 +1105,7 @@ void store_reader_free(struct store_reader *r)
 	for (size_t i = 0; i < PIPELINE_BUFFERS; i++)
 		buf_release(&r->bufs[i].data);
 	recipe_release(&r->recipe);
+	chunk_decoder_release(&r->decoder);
 	free(r->places);
 	queue_destroy(&r->full);
 	queue_destroy(&r->empty);
@@ -985,6 +1160,7 @@ struct fsck_state {
 	int problems;
 	struct oidset bad_chunks;
 	struct buf frame, decoded;
+	struct chunk_decoder decoder;
 };
 
 static void problem(struct fsck_state *st, const char *kind, const struct lepton_oid *oid,
@@ -1004,8 +1180,10 @@ static void fsck_pack(struct fsck_state *st, struct pack *p)
 		err = pack_read_frame(p, off, len, &st->frame);
 		if (!err) {
 			buf_reset(&st->decoded);
-			err = frame_decode(&st->decoded, (unsigned char *)st->frame.data,
-					   st->frame.len, &oid);
+			/* a delta decodes only with its chain: this checks its bases */
+			err = decode_chunk(st->store, &st->decoder, &oid,
+					   (unsigned char *)st->frame.data, st->frame.len,
+					   &st->decoded, NULL);
 		}
 		if (!err && st->full) {
 			sha256_buffer(&got, st->decoded.data, st->decoded.len);
@@ -1065,6 +1243,7 @@ int store_fsck(struct lepton_store *s, int full, store_fsck_fn report, void *dat
 	int err;
 
 	buf_init(&st.frame, 0);
+	chunk_decoder_init(&st.decoder);
 	buf_init(&st.decoded, 0);
 	/* indexes that do not load are damaged */
 	if ((err = for_each_pack_name(s, fsck_index, &st)))
@@ -1076,5 +1255,6 @@ int store_fsck(struct lepton_store *s, int full, store_fsck_fn report, void *dat
 	oidset_release(&st.bad_chunks);
 	buf_release(&st.frame);
 	buf_release(&st.decoded);
+	chunk_decoder_release(&st.decoder);
 	return err < 0 ? err : st.problems;
 }
