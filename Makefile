@@ -179,7 +179,7 @@ help:
 FUZZ_CC = clang
 FUZZ_SECONDS ?= 60
 FUZZ_OPTS ?=
-FUZZ_TARGETS = pointer pktline recipe frame index
+FUZZ_TARGETS = pointer pktline recipe frame index codec
 FUZZ_PKGS = libxxhash libzstd libcrypto
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
 	-D_FILE_OFFSET_BITS=64 -I. -Igit-lepton -Ifilter \
@@ -210,16 +210,16 @@ fuzz/build/obj/%.o: %.c
 	$(QUIET_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
 		-MMD -MP -c -o $@ $<
 
-fuzz/build/fuzz-%: fuzz/fuzz-%.c fuzz/fuzz.h $(FUZZ_CORE_OBJS)
+fuzz/build/fuzz-%: fuzz/fuzz-%.c fuzz/fuzz.h fuzz/codec-base.h $(FUZZ_CORE_OBJS)
 	$(QUIET_LINK)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(FUZZ_CORE_OBJS) $(FUZZ_LIBS)
 
-fuzz/build/replay-%: fuzz/replay.c fuzz/fuzz-%.c fuzz/fuzz.h libleptoncore.a GIT-CFLAGS
+fuzz/build/replay-%: fuzz/replay.c fuzz/fuzz-%.c fuzz/fuzz.h fuzz/codec-base.h libleptoncore.a GIT-CFLAGS
 	@mkdir -p fuzz/build
 	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ fuzz/replay.c fuzz/fuzz-$*.c \
 		libleptoncore.a $(LIBS)
 
-fuzz/build/make-corpus: fuzz/make-corpus.c libleptoncore.a GIT-CFLAGS
+fuzz/build/make-corpus: fuzz/make-corpus.c fuzz/codec-base.h libleptoncore.a GIT-CFLAGS
 	@mkdir -p fuzz/build
 	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< libleptoncore.a $(LIBS)
 
