@@ -1508,18 +1508,26 @@ static void frames_commit(struct fixture *f, struct frames *fr)
 	assert_int_equal(store_reload(f->s), 0);
 }
 
-/* A recipe of one chunk: the file is the chunk. */
-static struct lepton_pointer one_chunk_file(struct fixture *f, const unsigned char *data,
-					    size_t len)
+/* A recipe of chunks a (and b when not NULL), each DCS bytes. */
+static struct lepton_pointer chunks_file(struct fixture *f, const unsigned char *a,
+					 const unsigned char *b)
 {
-	struct lepton_pointer p = { .oid = sha256_of(data, len), .size = len };
+	struct lepton_pointer p = { .size = b ? 2 * DCS : DCS };
 	struct recipe r = RECIPE_INIT;
-	struct buf enc = BUF_INIT;
+	struct buf enc = BUF_INIT, content = BUF_INIT;
 	char path[512], tmp[512];
+	struct lepton_oid id = sha256_of(a, DCS);
 
+	buf_add(&content, a, DCS);
+	recipe_add(&r, &id, DCS);
+	if (b) {
+		id = sha256_of(b, DCS);
+		buf_add(&content, b, DCS);
+		recipe_add(&r, &id, DCS);
+	}
+	p.oid = sha256_of(content.data, content.len);
 	r.file = p.oid;
-	r.size = len;
-	recipe_add(&r, &p.oid, len);
+	r.size = p.size;
 	recipe_encode(&enc, &r);
 	recipe_path_of(f, &p.oid, path, sizeof(path));
 	*strrchr(path, '/') = '\0';
@@ -1528,8 +1536,17 @@ static struct lepton_pointer one_chunk_file(struct fixture *f, const unsigned ch
 	path_in(tmp, sizeof(tmp), f->root, "tmp");
 	assert_int_equal(write_file_atomic(tmp, path, enc.data, enc.len, 0), 0);
 	buf_release(&enc);
+	buf_release(&content);
 	recipe_release(&r);
 	return p;
+}
+
+/* A recipe of one chunk: the file is the chunk. */
+static struct lepton_pointer one_chunk_file(struct fixture *f, const unsigned char *data,
+					    size_t len)
+{
+	assert_int_equal(len, DCS);
+	return chunks_file(f, data, NULL);
 }
 
 /* v[0] full, v[k] a delta against v[k - 1] at depth k, for k <= n */
@@ -1682,6 +1699,7 @@ static void test_delta_wrong_base(void **state)
 	struct frames fr = { .open = 0 };
 	struct lepton_pointer p;
 	struct fsck_log log;
+	size_t handed_out;
 
 	frames_add(f, &fr, old, DCS, NULL, CODEC_GROUPED);
 	frames_add(f, &fr, cur, DCS, &base, CODEC_DELTA);
@@ -1691,6 +1709,12 @@ static void test_delta_wrong_base(void **state)
 	assert_non_null(strstr(lepton_error_last(), "SHA-256"));
 	expect_read_chunk_error(f, cur, LEPTON_ECORRUPT, "SHA-256");
 	assert_int_equal(fsck(f->s, 1, &log), 2);
+	/* first of two chunks: the reader names the chunk and hands out none
+	 * of its bytes (the file's SHA-256 alone would come after them) */
+	p = chunks_file(f, cur, old);
+	read_fails_corrupt(f->s, &p, &handed_out);
+	assert_int_equal(handed_out, 0);
+	assert_non_null(strstr(lepton_error_last(), "chunk '"));
 	free(old);
 	free(other);
 	free(cur);
