@@ -342,7 +342,9 @@ static void chunk_decoder_release(struct chunk_decoder *d)
 	buf_release(&d->next);
 }
 
-static int find_base(struct lepton_store *s, const struct lepton_oid *base,
+/* The reader's worker must not reload (the list of packs belongs to the
+ * handle's thread): it reads with the packs its reader opened with. */
+static int find_base(struct lepton_store *s, int may_reload, const struct lepton_oid *base,
 		     const struct lepton_oid *chunk, struct pack **pack, uint64_t *off,
 		     uint64_t *len)
 {
@@ -350,9 +352,11 @@ static int find_base(struct lepton_store *s, const struct lepton_oid *base,
 
 	if (find_chunk(s, base, pack, off, len))
 		return 0;
-	store_reload(s);
-	if (find_chunk(s, base, pack, off, len))
-		return 0;
+	if (may_reload) {
+		store_reload(s);
+		if (find_chunk(s, base, pack, off, len))
+			return 0;
+	}
 	return lepton_error_set(LEPTON_ENOTFOUND,
 				"base chunk '%s' of chunk '%s' is missing from the store; "
 				"fetch it again",
@@ -361,10 +365,11 @@ static int find_base(struct lepton_store *s, const struct lepton_oid *base,
 
 /*
  * Decode the frame of chunk (frame[0..len), already read) into out,
- * fetching the bases it needs.  *depth_out, when not NULL, gets the
- * frame's depth.  Does not hash the result.
+ * fetching the bases it needs (may_reload: read the list of packs again
+ * when one is missing).  *depth_out, when not NULL, gets the frame's depth.
+ * Does not hash the result.
  */
-static int decode_chunk(struct lepton_store *s, struct chunk_decoder *d,
+static int decode_chunk(struct lepton_store *s, int may_reload, struct chunk_decoder *d,
 			const struct lepton_oid *chunk, const unsigned char *frame, size_t len,
 			struct buf *out, unsigned *depth_out)
 {
@@ -390,8 +395,8 @@ static int decode_chunk(struct lepton_store *s, struct chunk_decoder *d,
 		unsigned want = h.depth - 1;
 		struct lepton_oid below = h.base;
 		struct chunk_place *pl = &places[n];
-		if ((err = find_base(s, &below, n ? &ids[n - 1] : chunk, &pl->pack, &pl->offset,
-				     &pl->len)))
+		if ((err = find_base(s, may_reload, &below, n ? &ids[n - 1] : chunk, &pl->pack,
+				     &pl->offset, &pl->len)))
 			return err;
 		ids[n] = below;
 		/* the header only: at most FRAME_MAX_HEADER bytes */
@@ -447,7 +452,8 @@ int store_read_chunk(struct lepton_store *s, const struct lepton_oid *chunk, str
 	}
 	if ((err = pack_read_frame(pack, off, len, &frame)))
 		goto wrap;
-	if ((err = decode_chunk(s, &d, chunk, (unsigned char *)frame.data, frame.len, out, depth)))
+	if ((err =
+		 decode_chunk(s, 1, &d, chunk, (unsigned char *)frame.data, frame.len, out, depth)))
 		goto wrap;
 	sha256_buffer(&got, out->data, out->len);
 	if (oid_cmp(&got, chunk))
@@ -848,7 +854,7 @@ static int load_chunk(struct store_reader *r, size_t i, struct chunk_buf *c)
 		struct lepton_oid got;
 		/* both buffers are kept from chunk to chunk: no allocation here */
 		buf_reset(&c->data);
-		if ((err = decode_chunk(r->store, &r->decoder, &r->recipe.chunks[i].oid,
+		if ((err = decode_chunk(r->store, 0, &r->decoder, &r->recipe.chunks[i].oid,
 					(unsigned char *)frame->data, frame->len, &c->data, NULL)))
 			return lepton_error_wrap(err, "chunk '%s'", hex);
 		/*
@@ -1185,7 +1191,7 @@ static void fsck_pack(struct fsck_state *st, struct pack *p)
 		if (!err) {
 			buf_reset(&st->decoded);
 			/* a delta decodes only with its chain: this checks its bases */
-			err = decode_chunk(st->store, &st->decoder, &oid,
+			err = decode_chunk(st->store, 0, &st->decoder, &oid,
 					   (unsigned char *)st->frame.data, st->frame.len,
 					   &st->decoded, NULL);
 		}
