@@ -166,8 +166,9 @@ static size_t estimate(ZSTD_CCtx *cctx, struct buf *scratch, const struct candid
 	return total;
 }
 
-int codec_encode(struct buf *out, enum codec_kind *kind_out, const struct lepton_oid *chunk,
-		 const void *data, size_t len, const struct codec_hint *hint)
+int codec_encode_scratch(struct buf *out, struct buf *scratch, enum codec_kind *kind_out,
+			 const struct lepton_oid *chunk, const void *data, size_t len,
+			 const struct codec_hint *hint)
 {
 	struct frame_header h = { .encoding = FRAME_RAW, .raw_len = len, .payload_len = len };
 	struct candidate cands[3], *best = NULL;
@@ -177,7 +178,6 @@ int codec_encode(struct buf *out, enum codec_kind *kind_out, const struct lepton
 	int level = hint ? hint->level : 0;
 	unsigned width = hint ? hint->width : 0;
 	const struct codec_base *base = hint ? hint->base : NULL;
-	struct buf scratch = BUF_INIT;
 	ZSTD_CCtx *cctx = NULL;
 	int err = 0;
 
@@ -201,7 +201,7 @@ int codec_encode(struct buf *out, enum codec_kind *kind_out, const struct lepton
 		}
 		for (size_t i = 0; i < nr; i++) {
 			cands[i].estimate =
-			    nr == 1 ? 0 : estimate(cctx, &scratch, &cands[i], data, len, level);
+			    nr == 1 ? 0 : estimate(cctx, scratch, &cands[i], data, len, level);
 			if (cands[i].kind != CODEC_DELTA && cands[i].estimate < full_best) {
 				full_best = cands[i].estimate;
 				best = &cands[i];
@@ -228,12 +228,12 @@ int codec_encode(struct buf *out, enum codec_kind *kind_out, const struct lepton
 		const unsigned char *src = data;
 		size_t bound = ZSTD_compressBound(len), got;
 		if (best->kind != CODEC_ZSTD) {
-			buf_reset(&scratch);
-			buf_grow(&scratch, best->base ? 2 * len : len);
-			transform((unsigned char *)scratch.data,
-				  (unsigned char *)scratch.data + len, data, best->base, len,
+			buf_reset(scratch);
+			buf_grow(scratch, best->base ? 2 * len : len);
+			transform((unsigned char *)scratch->data,
+				  (unsigned char *)scratch->data + len, data, best->base, len,
 				  best->width);
-			src = (unsigned char *)scratch.data;
+			src = (unsigned char *)scratch->data;
 		}
 		if ((err = buf_grow(out, bound)))
 			goto done;
@@ -267,6 +267,14 @@ done:
 	if (err)
 		buf_setlen(out, start);
 	ZSTD_freeCCtx(cctx);
+	return err;
+}
+
+int codec_encode(struct buf *out, enum codec_kind *kind_out, const struct lepton_oid *chunk,
+		 const void *data, size_t len, const struct codec_hint *hint)
+{
+	struct buf scratch = BUF_INIT;
+	int err = codec_encode_scratch(out, &scratch, kind_out, chunk, data, len, hint);
 	buf_release(&scratch);
 	return err;
 }

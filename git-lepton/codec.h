@@ -74,6 +74,12 @@ struct codec_hint {
 int codec_encode(struct buf *out, enum codec_kind *kind_out, const struct lepton_oid *chunk,
 		 const void *data, size_t len, const struct codec_hint *hint);
 
+/* The same with a caller's scratch buffer, reused across calls (up to two
+ * chunks of room), so that a writer does not allocate per chunk. */
+int codec_encode_scratch(struct buf *out, struct buf *scratch, enum codec_kind *kind_out,
+			 const struct lepton_oid *chunk, const void *data, size_t len,
+			 const struct codec_hint *hint);
+
 /*
  * Check a whole frame in memory (header, XXH3 trailer, bounds) and decode
  * it into out (appended).  The chunk id in the header must equal expect

@@ -59,6 +59,7 @@ static size_t zsize(const void *src, size_t len, int level)
 int main(int argc, char **argv)
 {
 	struct buf file = BUF_INIT, old = BUF_INIT, frame = BUF_INIT, back = BUF_INIT;
+	struct buf scratch = BUF_INIT, dscratch = BUF_INIT;
 	unsigned width = 2, chunk_kib = 4096;
 	int level = 3;
 	const char *base_path = NULL;
@@ -113,15 +114,16 @@ int main(int argc, char **argv)
 		}
 		buf_reset(&frame);
 		t = now();
-		if (codec_encode(&frame, &kind, &id, p, len, &hint))
+		if (codec_encode_scratch(&frame, &scratch, &kind, &id, p, len, &hint))
 			die("codec_encode");
 		t_enc += now() - t;
 		kinds[kind]++;
 		coded += frame.len;
 		buf_reset(&back);
 		t = now();
-		if (codec_decode(&back, (unsigned char *)frame.data, frame.len, &id,
-				 hint.base ? base.data : NULL, hint.base ? base.len : 0))
+		if (codec_decode_scratch(&back, &dscratch, (unsigned char *)frame.data, frame.len,
+					 &id, hint.base ? base.data : NULL,
+					 hint.base ? base.len : 0))
 			die("codec_decode");
 		t_dec += now() - t;
 		if (back.len != len || memcmp(back.data, p, len))
@@ -140,5 +142,7 @@ int main(int argc, char **argv)
 	buf_release(&old);
 	buf_release(&frame);
 	buf_release(&back);
+	buf_release(&scratch);
+	buf_release(&dscratch);
 	return 0;
 }

@@ -233,6 +233,47 @@ static void test_frame_encode_wrapper(void **state)
 	buf_release(&out);
 }
 
+/* One scratch buffer across chunks of every kind and size. */
+static void test_scratch_reuse(void **state)
+{
+	struct buf frame = BUF_INIT, scratch = BUF_INIT, dscratch = BUF_INIT, out = BUF_INIT;
+	static const size_t lens[] = { CHUNK, 100, CHUNK + 7, 0, 5000 };
+	(void)state;
+
+	for (size_t i = 0; i < 10; i++) {
+		size_t len = lens[i % 5];
+		unsigned width = i % 2 ? 4 : 2;
+		unsigned char *data = i % 3 ? float_bytes(len, width, i) : random_bytes(len, i);
+		unsigned char *old = float_bytes(len, width, i + 100);
+		struct codec_base base = { .data = old, .len = len };
+		struct codec_hint hint = { .level = 3,
+					   .width = width,
+					   .base = i % 4 ? NULL : &base };
+		struct lepton_oid id;
+		enum codec_kind kind;
+
+		sha256_buffer(&id, data, len);
+		buf_reset(&frame);
+		assert_int_equal(
+		    codec_encode_scratch(&frame, &scratch, &kind, &id, data, len, &hint), 0);
+		buf_reset(&out);
+		assert_int_equal(codec_decode_scratch(&out, &dscratch, (unsigned char *)frame.data,
+						      frame.len, &id,
+						      kind == CODEC_DELTA ? old : NULL,
+						      kind == CODEC_DELTA ? len : 0),
+				 0);
+		assert_int_equal(out.len, len);
+		if (len)
+			assert_memory_equal(out.data, data, len);
+		free(data);
+		free(old);
+	}
+	buf_release(&frame);
+	buf_release(&scratch);
+	buf_release(&dscratch);
+	buf_release(&out);
+}
+
 /* ---- deltas ------------------------------------------------------------- */
 
 /* A copy of base with about one element in 50 nudged by one ulp. */
@@ -458,6 +499,7 @@ int main(void)
 		cmocka_unit_test(test_empty_chunk),
 		cmocka_unit_test(test_incompressible_is_raw),
 		cmocka_unit_test(test_frame_encode_wrapper),
+		cmocka_unit_test(test_scratch_reuse),
 		cmocka_unit_test(test_delta_round_trip),
 		cmocka_unit_test(test_delta_needs_same_length),
 		cmocka_unit_test(test_delta_chain_bound),
