@@ -794,6 +794,7 @@ struct store_reader {
 	struct recipe recipe;
 	struct chunk_place *places;
 	struct chunk_decoder decoder; /* the worker's */
+	struct buf frame;             /* the worker's: the frame being read */
 	struct chunk_buf bufs[PIPELINE_BUFFERS];
 	struct queue full, empty;
 	pthread_t worker;
@@ -825,7 +826,7 @@ static int load_chunk(struct store_reader *r, size_t i, struct chunk_buf *c)
 	struct chunk_place *pl = &r->places[i];
 	struct frame_header h;
 	char hex[OID_HEXSZ + 1];
-	struct buf *frame = &c->frame;
+	struct buf *frame = &r->frame;
 	int err = pack_read_frame(pl->pack, pl->offset, pl->len, frame);
 
 	oid_to_hex(hex, &r->recipe.chunks[i].oid);
@@ -848,7 +849,10 @@ static int load_chunk(struct store_reader *r, size_t i, struct chunk_buf *c)
 		    get_le64((unsigned char *)frame->data + frame->len - FRAME_TRAILER_SIZE))
 			return lepton_error_set(LEPTON_ECORRUPT, "chunk '%s': checksum mismatch",
 						hex);
-		c->bytes = (unsigned char *)frame->data + h.header_len;
+		/* the frame becomes the chunk's buffer, and the chunk's old
+		 * buffer the next frame's: no copy, no allocation */
+		swap_bufs(&c->data, frame);
+		c->bytes = (unsigned char *)c->data.data + h.header_len;
 		c->len = h.raw_len;
 	} else {
 		struct lepton_oid got;
@@ -958,13 +962,13 @@ int store_reader_open(struct store_reader **out, struct lepton_store *s,
 
 	*out = NULL;
 	chunk_decoder_init(&r->decoder);
+	buf_init(&r->frame, 0);
 	r->store = s;
 	r->pointer = *p;
 	queue_init(&r->full);
 	queue_init(&r->empty);
 	for (size_t i = 0; i < PIPELINE_BUFFERS; i++) {
 		buf_init(&r->bufs[i].data, 0);
-		buf_init(&r->bufs[i].frame, 0);
 		queue_push(&r->empty, &r->bufs[i]);
 	}
 	err = read_recipe(s, &p->oid, &r->recipe);
@@ -1110,12 +1114,11 @@ void store_reader_free(struct store_reader *r)
 	}
 	if (r->file_hash.md)
 		sha256_release(&r->file_hash);
-	for (size_t i = 0; i < PIPELINE_BUFFERS; i++) {
+	for (size_t i = 0; i < PIPELINE_BUFFERS; i++)
 		buf_release(&r->bufs[i].data);
-		buf_release(&r->bufs[i].frame);
-	}
 	recipe_release(&r->recipe);
 	chunk_decoder_release(&r->decoder);
+	buf_release(&r->frame);
 	free(r->places);
 	queue_destroy(&r->full);
 	queue_destroy(&r->empty);
