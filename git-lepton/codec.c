@@ -132,6 +132,12 @@ static size_t compress_into(ZSTD_CCtx *cctx, void *dst, size_t cap, const void *
 }
 
 /* Estimated compressed size of a candidate from slices of the chunk. */
+/* How many bytes estimate() compresses for a chunk of len bytes. */
+static size_t sample_size(size_t len)
+{
+	return len < CODEC_SAMPLE_MIN ? len : CODEC_SAMPLES * CODEC_SAMPLE_SIZE;
+}
+
 static int candidate_level(const struct candidate *c, int level)
 {
 	if (c->kind == CODEC_ZSTD || level >= CODEC_GROUPED_KEEP_LEVEL)
@@ -143,7 +149,7 @@ static size_t estimate(ZSTD_CCtx *cctx, struct buf *scratch, const struct candid
 		       const unsigned char *data, size_t len, int level)
 {
 	size_t slices = len < CODEC_SAMPLE_MIN ? 1 : CODEC_SAMPLES;
-	size_t slice = len < CODEC_SAMPLE_MIN ? len : CODEC_SAMPLE_SIZE;
+	size_t slice = sample_size(len) / slices;
 	size_t total = 0, bound = ZSTD_compressBound(slice);
 	unsigned char *grouped, *tmp, *dst;
 
@@ -210,6 +216,10 @@ int codec_encode_scratch(struct buf *out, struct buf *scratch, enum codec_kind *
 		if (nr > 1 && cands[nr - 1].kind == CODEC_DELTA &&
 		    cands[nr - 1].estimate < full_best - (full_best >> CODEC_DELTA_GAIN_SHIFT))
 			best = &cands[nr - 1];
+		/* nothing saved a byte on the sample: do not compress it all to
+		 * learn the same (incompressible data goes raw at memcpy speed) */
+		if (nr > 1 && best && best->estimate >= sample_size(len))
+			best = NULL;
 	}
 
 	if (best) {
