@@ -1398,10 +1398,7 @@ int store_read_frame_header(struct lepton_store *s, const struct lepton_oid *chu
 	if (!find_chunk(s, chunk, &p, &off, &len))
 		return lepton_error_set(LEPTON_ENOTFOUND, "chunk '%s' is not in the store",
 					oid_to_hex(hex, chunk));
-	err = pack_read_frame(
-	    p, off,
-	    len < FRAME_HEADER_SIZE + FRAME_BASE_SIZE ? len : FRAME_HEADER_SIZE + FRAME_BASE_SIZE,
-	    &head);
+	err = pack_read_frame(p, off, len < FRAME_MAX_HEADER ? len : FRAME_MAX_HEADER, &head);
 	if (!err)
 		err = frame_header_parse(h, (unsigned char *)head.data, head.len);
 	buf_release(&head);
