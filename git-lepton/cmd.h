@@ -64,5 +64,10 @@ int cmd_textconv(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_fsck(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_merge_driver(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_hook(int argc, const char **argv, struct lepton_repo *repo);
+/* the version commands: cmd-log.c, cmd-diff.c, cmd-export.c */
+int cmd_log(int argc, const char **argv, struct lepton_repo *repo);
+int cmd_diff(int argc, const char **argv, struct lepton_repo *repo);
+int cmd_restore(int argc, const char **argv, struct lepton_repo *repo);
+int cmd_export(int argc, const char **argv, struct lepton_repo *repo);
 
 #endif
