@@ -1,11 +1,139 @@
 /* hook: what the installed hooks run. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "error.h"
+#include "run.h"
 #include "banned.h"
+
+#define DEFAULT_MAX_RAW_SIZE (10ll << 20)
+
+/* File names that are model weights whatever their content. */
+static const char *const model_extensions[] = {
+	".safetensors", ".gguf", ".onnx", ".pt",     ".pth",     ".bin",
+	".ckpt",        ".h5",   ".pb",   ".tflite", ".msgpack",
+};
+
+static const char *model_extension(const char *path)
+{
+	size_t len = strlen(path);
+	for (size_t i = 0; i < sizeof(model_extensions) / sizeof(*model_extensions); i++) {
+		size_t n = strlen(model_extensions[i]);
+		if (len > n && !strcasecmp(path + len - n, model_extensions[i]))
+			return model_extensions[i];
+	}
+	return NULL;
+}
+
+/*
+ * Commit policy: lepton.maxRawSize from git config (default 10 MiB), then
+ * what the staged .leptonconfig says (git config format, committed with
+ * the project so everyone gets the same checks).  0: no limit.
+ */
+struct policy {
+	long long max_raw_size;
+	long long max_size;
+	int from_file; /* a .leptonconfig is staged */
+};
+
+/* One integer key of the staged .leptonconfig: 1 and *out, 0 when unset,
+ * negative (message set) when its value is not a size. */
+static int leptonconfig_size(long long *out, const char *key)
+{
+	struct buf val = BUF_INIT;
+	char *end;
+	int code =
+	    run_git(&val, "config", "--blob=:.leptonconfig", "--type=int", "--get", key, NULL);
+	int ret = 0;
+
+	if (code == 1)
+		goto done;
+	buf_rtrim(&val);
+	if (code || !val.len || (*out = strtoll(val.data, &end, 10), *end) || *out < 0)
+		ret = lepton_error_set(LEPTON_EINVALID,
+				       "'.leptonconfig' has a bad %s; write a size such as 10M or "
+				       "2G",
+				       key);
+	else
+		ret = 1;
+done:
+	buf_release(&val);
+	return ret;
+}
+
+static int load_policy(struct policy *out, struct lepton_repo *repo, git_index *index)
+{
+	git_config *cfg = repo_config(repo);
+	int64_t v;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->max_raw_size = DEFAULT_MAX_RAW_SIZE;
+	if (cfg && git_config_get_int64(&v, cfg, "lepton.maxRawSize") == 0)
+		out->max_raw_size = v;
+	if (!git_index_get_bypath(index, ".leptonconfig", 0))
+		return 0;
+	out->from_file = 1;
+	if ((err = leptonconfig_size(&out->max_size, "lepton.maxSize")) < 0)
+		return err;
+	if (!(cfg && git_config_get_int64(&v, cfg, "lepton.maxRawSize") == 0) &&
+	    (err = leptonconfig_size(&out->max_raw_size, "lepton.maxRawSize")) < 0)
+		return err;
+	return 0;
+}
+
+static long long blob_size(git_repository *repo, const git_oid *blob)
+{
+	git_odb *odb;
+	git_object_t type;
+	size_t len = 0;
+	if (git_repository_odb(&odb, repo) < 0)
+		return -1;
+	if (git_odb_read_header(&len, &type, odb, blob) < 0)
+		len = 0;
+	git_odb_free(odb);
+	return (long long)len;
+}
+
+/* A model file staged without git-lepton: refused when it is large. */
+static int check_untracked(struct lepton_repo *repo, const struct policy *pol, const char *path,
+			   const git_oid *blob)
+{
+	const char *ext = model_extension(path);
+	char size[32], limit[32];
+	long long n;
+
+	if (!ext || pol->max_raw_size <= 0)
+		return 0;
+	n = blob_size(repo->git, blob);
+	if (n <= pol->max_raw_size)
+		return 0;
+	error("'%s' is a %s model file staged as raw bytes, over lepton.maxRawSize (%s); run "
+	      "'git lepton track \"*%s\"' and then 'git add --renormalize \"%s\"'",
+	      path, human_size(size, sizeof(size), (unsigned long long)n),
+	      human_size(limit, sizeof(limit), (unsigned long long)pol->max_raw_size), ext, path);
+	return 1;
+}
+
+/* A tracked model file, staged as a pointer: the policy's checks. */
+static int check_tracked(struct lepton_repo *repo, const struct policy *pol, const char *path,
+			 const struct lepton_pointer *p)
+{
+	char size[32], limit[32];
+
+	if (pol->max_size > 0 && p->size > (unsigned long long)pol->max_size) {
+		error("'%s' is %s, over lepton.maxSize (%s) of .leptonconfig; commit a smaller "
+		      "model or raise lepton.maxSize in .leptonconfig",
+		      path, human_size(size, sizeof(size), p->size),
+		      human_size(limit, sizeof(limit), (unsigned long long)pol->max_size));
+		return 1;
+	}
+	return 0;
+}
 
 /* Refuse tracked paths staged as raw bytes, and malformed pointers, among
  * what this commit changes (not what earlier commits let in). */
@@ -15,7 +143,8 @@ static int pre_commit(struct lepton_repo *repo)
 	git_object *head = NULL;
 	git_tree *tree = NULL;
 	git_diff *diff = NULL;
-	int refused = 0, ret = 0;
+	struct policy pol;
+	int refused = 0, ret = 0, err;
 
 	if (git_repository_index(&index, repo->git) < 0 ||
 	    (git_revparse_single(&head, repo->git, "HEAD^{tree}") < 0 &&
@@ -25,6 +154,10 @@ static int pre_commit(struct lepton_repo *repo)
 		goto done;
 	}
 	tree = (git_tree *)head;
+	if ((err = load_policy(&pol, repo, index))) {
+		ret = report_error(err);
+		goto done;
+	}
 	if (git_diff_tree_to_index(&diff, repo->git, tree, index, NULL) < 0) {
 		fprintf(stderr, "fatal: cannot compare the index with HEAD: %s\n",
 			git_error_message());
@@ -39,11 +172,15 @@ static int pre_commit(struct lepton_repo *repo)
 
 		if (d->status == GIT_DELTA_DELETED || blob_is_empty(&d->new_file.id))
 			continue;
-		if (!path_is_tracked(repo->git, path, GIT_ATTR_CHECK_INDEX_THEN_FILE))
+		if (!path_is_tracked(repo->git, path, GIT_ATTR_CHECK_INDEX_THEN_FILE)) {
+			refused += check_untracked(repo, &pol, path, &d->new_file.id);
 			continue;
+		}
 		kind = blob_pointer(repo->git, &d->new_file.id, &p);
-		if (kind == 1)
+		if (kind == 1) {
+			refused += check_tracked(repo, &pol, path, &p);
 			continue;
+		}
 		if (kind == LEPTON_EINVALID)
 			error("'%s' is staged as a malformed pointer (%s); restore it with 'git "
 			      "checkout HEAD -- \"%s\"' or add the real file again",
@@ -70,7 +207,8 @@ int cmd_hook(int argc, const char **argv, struct lepton_repo *repo)
 {
 	if (argc < 2)
 		return usage_error(argv[0], "no hook named");
-	if (!strcmp(argv[1], "pre-commit"))
+	/* validate: the same checks, for the pre-commit framework */
+	if (!strcmp(argv[1], "pre-commit") || !strcmp(argv[1], "validate"))
 		return pre_commit(repo);
 	if (!strcmp(argv[1], "pre-push")) {
 		/* content upload for plain git remotes comes with remote stores;
