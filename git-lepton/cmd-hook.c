@@ -40,14 +40,17 @@ struct policy {
 	int from_file; /* a .leptonconfig is staged */
 };
 
-/* One integer key of the staged .leptonconfig: 1 and *out, 0 when unset,
- * negative (message set) when its value is not a size. */
-static int leptonconfig_size(long long *out, const char *key)
+/*
+ * One size from git config (blob NULL) or from the staged .leptonconfig:
+ * 1 and *out, 0 when unset, negative (message set) when the value is not a
+ * size.  Asked of git itself, which knows `git -c` and the k/M/G suffixes.
+ */
+static int config_size(long long *out, const char *key, const char *blob)
 {
 	struct buf val = BUF_INIT;
 	char *end;
-	int code =
-	    run_git(&val, "config", "--blob=:.leptonconfig", "--type=int", "--get", key, NULL);
+	int code = blob ? run_git(&val, "config", blob, "--type=int", "--get", key, NULL)
+			: run_git(&val, "config", "--type=int", "--get", key, NULL);
 	int ret = 0;
 
 	if (code == 1)
@@ -55,9 +58,8 @@ static int leptonconfig_size(long long *out, const char *key)
 	buf_rtrim(&val);
 	if (code || !val.len || (*out = strtoll(val.data, &end, 10), *end) || *out < 0)
 		ret = lepton_error_set(LEPTON_EINVALID,
-				       "'.leptonconfig' has a bad %s; write a size such as 10M or "
-				       "2G",
-				       key);
+				       "'%s' has a bad %s; write a size such as 10M or 2G",
+				       blob ? ".leptonconfig" : "git config", key);
 	else
 		ret = 1;
 done:
@@ -65,23 +67,21 @@ done:
 	return ret;
 }
 
-static int load_policy(struct policy *out, struct lepton_repo *repo, git_index *index)
+static int load_policy(struct policy *out, git_index *index)
 {
-	git_config *cfg = repo_config(repo);
-	int64_t v;
-	int err;
+	static const char blob[] = "--blob=:.leptonconfig";
+	int err, have_raw;
 
 	memset(out, 0, sizeof(*out));
 	out->max_raw_size = DEFAULT_MAX_RAW_SIZE;
-	if (cfg && git_config_get_int64(&v, cfg, "lepton.maxRawSize") == 0)
-		out->max_raw_size = v;
+	if ((have_raw = config_size(&out->max_raw_size, "lepton.maxRawSize", NULL)) < 0)
+		return have_raw;
 	if (!git_index_get_bypath(index, ".leptonconfig", 0))
 		return 0;
 	out->from_file = 1;
-	if ((err = leptonconfig_size(&out->max_size, "lepton.maxSize")) < 0)
+	if ((err = config_size(&out->max_size, "lepton.maxSize", blob)) < 0)
 		return err;
-	if (!(cfg && git_config_get_int64(&v, cfg, "lepton.maxRawSize") == 0) &&
-	    (err = leptonconfig_size(&out->max_raw_size, "lepton.maxRawSize")) < 0)
+	if (!have_raw && (err = config_size(&out->max_raw_size, "lepton.maxRawSize", blob)) < 0)
 		return err;
 	return 0;
 }
@@ -154,7 +154,7 @@ static int pre_commit(struct lepton_repo *repo)
 		goto done;
 	}
 	tree = (git_tree *)head;
-	if ((err = load_policy(&pol, repo, index))) {
+	if ((err = load_policy(&pol, index))) {
 		ret = report_error(err);
 		goto done;
 	}
