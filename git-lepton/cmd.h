@@ -64,6 +64,7 @@ int cmd_textconv(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_fsck(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_merge_driver(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_hook(int argc, const char **argv, struct lepton_repo *repo);
+int cmd_inspect(int argc, const char **argv, struct lepton_repo *repo);
 /* the version commands: cmd-log.c, cmd-diff.c, cmd-export.c */
 int cmd_log(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_diff(int argc, const char **argv, struct lepton_repo *repo);
