@@ -7,7 +7,9 @@
 
 #include "cmd.h"
 #include "error.h"
+#include "model.h"
 #include "run.h"
+#include "versions.h"
 #include "banned.h"
 
 #define DEFAULT_MAX_RAW_SIZE (10ll << 20)
@@ -37,8 +39,48 @@ static const char *model_extension(const char *path)
 struct policy {
 	long long max_raw_size;
 	long long max_size;
-	int from_file; /* a .leptonconfig is staged */
+	struct buf require_metadata; /* "key1,key2", empty: none */
+	struct buf allowed_dtypes;   /* "BF16,F16", empty: any */
+	int from_file;               /* a .leptonconfig is staged */
+	int strict_extensions;       /* refuse a .safetensors/.gguf that is not one */
 };
+
+static void policy_release(struct policy *p)
+{
+	buf_release(&p->require_metadata);
+	buf_release(&p->allowed_dtypes);
+}
+
+/* A text key of the staged .leptonconfig, into out (empty when unset). */
+static void leptonconfig_string(struct buf *out, const char *key)
+{
+	if (run_git(out, "config", "--blob=:.leptonconfig", "--get", key, NULL))
+		buf_reset(out);
+	buf_rtrim(out);
+}
+
+/* Is name in the comma-separated list (blanks around items allowed)? */
+static int list_has(const char *list, const char *name, int icase)
+{
+	size_t len = strlen(name);
+	const char *p = list;
+	while (*p) {
+		const char *end;
+		size_t n;
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		end = p;
+		while (*end && *end != ',')
+			end++;
+		n = (size_t)(end - p);
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n && n == len && !(icase ? strncasecmp(p, name, n) : strncmp(p, name, n)))
+			return 1;
+		p = end;
+	}
+	return 0;
+}
 
 /*
  * One size from git config (blob NULL) or from the staged .leptonconfig:
@@ -73,6 +115,8 @@ static int load_policy(struct policy *out, git_index *index)
 	int err, have_raw;
 
 	memset(out, 0, sizeof(*out));
+	buf_init(&out->require_metadata, 0);
+	buf_init(&out->allowed_dtypes, 0);
 	out->max_raw_size = DEFAULT_MAX_RAW_SIZE;
 	if ((have_raw = config_size(&out->max_raw_size, "lepton.maxRawSize", NULL)) < 0)
 		return have_raw;
@@ -83,6 +127,16 @@ static int load_policy(struct policy *out, git_index *index)
 		return err;
 	if (!have_raw && (err = config_size(&out->max_raw_size, "lepton.maxRawSize", blob)) < 0)
 		return err;
+	{
+		struct buf strict = BUF_INIT;
+		leptonconfig_string(&strict, "lepton.strictExtensions");
+		out->strict_extensions = !strcasecmp(strict.data, "true") ||
+					 !strcasecmp(strict.data, "yes") ||
+					 !strcmp(strict.data, "1");
+		buf_release(&strict);
+	}
+	leptonconfig_string(&out->require_metadata, "lepton.requireMetadata");
+	leptonconfig_string(&out->allowed_dtypes, "lepton.allowedDtypes");
 	return 0;
 }
 
@@ -119,20 +173,105 @@ static int check_untracked(struct lepton_repo *repo, const struct policy *pol, c
 	return 1;
 }
 
-/* A tracked model file, staged as a pointer: the policy's checks. */
-static int check_tracked(struct lepton_repo *repo, const struct policy *pol, const char *path,
+/* The policy's checks on a parsed model; the number of refusals. */
+static int check_model(const struct policy *pol, const char *path, const struct model_info *m)
+{
+	int refused = 0;
+
+	if (pol->require_metadata.len) {
+		struct buf missing = BUF_INIT;
+		const char *p = pol->require_metadata.data;
+		while (*p) {
+			const char *end = strchr(p, ',');
+			struct buf key = BUF_INIT;
+			size_t n = end ? (size_t)(end - p) : strlen(p);
+			int found = 0;
+			buf_add(&key, p, n);
+			buf_rtrim(&key);
+			while (key.len && (key.data[0] == ' ' || key.data[0] == '\t')) {
+				memmove(key.data, key.data + 1, key.len);
+				key.len--;
+			}
+			for (size_t i = 0; key.len && i < m->n_meta; i++)
+				found |= !strcmp(m->meta[i].key, key.data);
+			if (key.len && !found)
+				buf_addf(&missing, "%s'%s'", missing.len ? ", " : "", key.data);
+			buf_release(&key);
+			p = end ? end + 1 : p + n;
+		}
+		if (missing.len) {
+			error("'%s' lacks the metadata %s that .leptonconfig requires "
+			      "(lepton.requireMetadata); add %s to the model's metadata and 'git "
+			      "add' it again",
+			      path, missing.data, strchr(missing.data, ',') ? "them" : "it");
+			refused++;
+		}
+		buf_release(&missing);
+	}
+	if (pol->allowed_dtypes.len) {
+		for (size_t i = 0; i < m->n_tensors; i++) {
+			const struct model_tensor *t = &m->tensors[i];
+			if (list_has(pol->allowed_dtypes.data, t->dtype, 1))
+				continue;
+			error("'%s': tensor '%s' is %s, not one of the dtypes .leptonconfig allows "
+			      "(lepton.allowedDtypes = %s); convert it, or add %s there",
+			      path, t->name, t->dtype, pol->allowed_dtypes.data, t->dtype);
+			refused++;
+			break; /* one line a file is enough */
+		}
+	}
+	return refused;
+}
+
+/*
+ * A tracked model file, staged as a pointer: its format validates (the
+ * bytes come from the local store: the index holds only the pointer), and
+ * the policy's checks.  Returns the number of refusals.
+ */
+static int check_tracked(struct lepton_store *store, const struct policy *pol, const char *path,
 			 const struct lepton_pointer *p)
 {
-	char size[32], limit[32];
+	const char *ext = model_extension(path);
+	int expect_format = ext && (!strcasecmp(ext, ".safetensors") || !strcasecmp(ext, ".gguf"));
+	struct model_info m;
+	char size[32], limit[32], hex[OID_HEXSZ + 1];
+	int refused = 0, parse_ret, err;
 
 	if (pol->max_size > 0 && p->size > (unsigned long long)pol->max_size) {
 		error("'%s' is %s, over lepton.maxSize (%s) of .leptonconfig; commit a smaller "
 		      "model or raise lepton.maxSize in .leptonconfig",
 		      path, human_size(size, sizeof(size), p->size),
 		      human_size(limit, sizeof(limit), (unsigned long long)pol->max_size));
-		return 1;
+		refused++;
 	}
-	return 0;
+	if (!p->size)
+		return refused;
+	if (!store || !store_has_file(store, &p->oid)) {
+		warning("cannot validate '%s': its content '%s' is not in the local store", path,
+			oid_to_hex(hex, &p->oid));
+		return refused;
+	}
+	err = version_parse_stored(&m, &parse_ret, store, p);
+	if (err) {
+		error("cannot validate '%s': %s; run 'git lepton fsck'", path, lepton_error_last());
+		refused++;
+	} else if (parse_ret) {
+		error("'%s' is not a valid model file: %s; fix or re-export the model, or leave it "
+		      "out with 'git restore --staged \"%s\"'",
+		      path, lepton_error_last(), path);
+		refused++;
+	} else if (m.format == MODEL_OPAQUE && expect_format && pol->strict_extensions) {
+		error("'%s' is not a %s file (its header is not one; lepton.strictExtensions is "
+		      "set in .leptonconfig); fix or re-export the model, or leave it out with "
+		      "'git restore --staged \"%s\"'",
+		      path, ext + 1, path);
+		refused++;
+	} else if (m.format == MODEL_OPAQUE && expect_format) {
+		warning("'%s' is not a %s file; it is committed as opaque bytes", path, ext + 1);
+	} else if (m.format != MODEL_OPAQUE)
+		refused += check_model(pol, path, &m);
+	model_info_release(&m);
+	return refused;
 }
 
 /* Refuse tracked paths staged as raw bytes, and malformed pointers, among
@@ -143,7 +282,8 @@ static int pre_commit(struct lepton_repo *repo)
 	git_object *head = NULL;
 	git_tree *tree = NULL;
 	git_diff *diff = NULL;
-	struct policy pol;
+	struct lepton_store *store = NULL;
+	struct policy pol = { .max_raw_size = 0 };
 	int refused = 0, ret = 0, err;
 
 	if (git_repository_index(&index, repo->git) < 0 ||
@@ -178,7 +318,9 @@ static int pre_commit(struct lepton_repo *repo)
 		}
 		kind = blob_pointer(repo->git, &d->new_file.id, &p);
 		if (kind == 1) {
-			refused += check_tracked(repo, &pol, path, &p);
+			if (!store && store_open(&store, repo->store_path, 0))
+				store = NULL;
+			refused += check_tracked(store, &pol, path, &p);
 			continue;
 		}
 		if (kind == LEPTON_EINVALID)
@@ -197,6 +339,8 @@ static int pre_commit(struct lepton_repo *repo)
 		ret = EXIT_FAIL;
 	}
 done:
+	policy_release(&pol);
+	store_free(store);
 	git_diff_free(diff);
 	git_object_free(head);
 	git_index_free(index);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "model.h"
 #include "oidset.h"
 #include "versions.h"
 #include "banned.h"
@@ -345,6 +346,29 @@ void recipe_compare(struct recipe_delta *out, const struct recipe *old, const st
 	oidset_release(&old_set);
 	oidset_release(&new_set);
 	oidset_release(&seen);
+}
+
+static long read_store(void *ctx, void *buf, size_t len)
+{
+	return (long)store_reader_read(ctx, buf, len);
+}
+
+int version_parse_stored(struct model_info *out, int *parse_ret, struct lepton_store *s,
+			 const struct lepton_pointer *p)
+{
+	struct store_reader *r = NULL;
+	int ret;
+
+	model_info_init(out);
+	*parse_ret = 0;
+	if ((ret = store_reader_open(&r, s, p)))
+		return ret;
+	*parse_ret = model_parse_stream(out, read_store, r, p->size);
+	/* a reader's failure is an error, not a verdict on the format */
+	if (*parse_ret && *parse_ret != LEPTON_EINVALID)
+		ret = *parse_ret;
+	store_reader_free(r);
+	return ret;
 }
 
 void json_add_string(struct buf *out, const char *s)

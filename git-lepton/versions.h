@@ -100,6 +100,16 @@ struct recipe_delta {
 /* old may be NULL (a first version): every chunk is new. */
 void recipe_compare(struct recipe_delta *out, const struct recipe *old, const struct recipe *new);
 
+struct model_info;
+/*
+ * Parse the header of stored content (only the header bytes are read):
+ * 0 with *parse_ret what the parser said (0, or LEPTON_EINVALID with its
+ * message); a negative error when the content cannot be read (not local:
+ * LEPTON_ENOTFOUND).  Release *out with model_info_release() either way.
+ */
+int version_parse_stored(struct model_info *out, int *parse_ret, struct lepton_store *s,
+			 const struct lepton_pointer *p);
+
 /* Append s as a JSON string, quotes included. */
 void json_add_string(struct buf *out, const char *s);
 

@@ -25,28 +25,28 @@ test_expect_success 'setup: a user hook, then git-lepton installed over it' '
 '
 
 test_expect_success 'a large model file staged without git-lepton is refused' '
-	test-genmodel big.gguf --raw --size-mb 11 --seed 1 &&
-	git add big.gguf &&
+	test-genmodel big.onnx --raw --size-mb 11 --seed 1 &&
+	git add big.onnx &&
 	head=$(git rev-parse HEAD) &&
 	test_must_fail git commit -q -m big 2>err &&
 	test "$(git rev-parse HEAD)" = "$head" &&
-	test_grep "^error: .big.gguf. is a 11.0 MiB model file staged as raw bytes, over lepton.maxRawSize (10.0 MiB)" err &&
-	test_grep "git lepton track \"\*.gguf\"" err &&
-	test_grep "git add --renormalize \"big.gguf\"" err &&
+	test_grep "^error: .big.onnx. is a 11.0 MiB model file staged as raw bytes, over lepton.maxRawSize (10.0 MiB)" err &&
+	test_grep "git lepton track \"\*.onnx\"" err &&
+	test_grep "git add --renormalize \"big.onnx\"" err &&
 	test_grep "no-verify" err &&
 	test_line_count = 1 user-hook.log
 '
 
 test_expect_success 'the hook by hand, as the pre-commit framework runs it' '
 	test_expect_code 1 git lepton hook validate 2>err &&
-	test_grep "big.gguf" err
+	test_grep "big.onnx" err
 '
 
 test_expect_success 'the fix the message gives works' '
-	git lepton track "*.gguf" &&
+	git lepton track "*.onnx" &&
 	git add .gitattributes &&
-	git add --renormalize big.gguf &&
-	assert_pointer big.gguf &&
+	git add --renormalize big.onnx &&
+	assert_pointer big.onnx &&
 	git commit -q -m big &&
 	test_line_count = 2 user-hook.log
 '
@@ -104,6 +104,72 @@ test_expect_success 'a bad size in .leptonconfig is an error that says so' '
 	test_grep "error: .\.leptonconfig. has a bad lepton.maxSize" err &&
 	git rm -q --cached .leptonconfig &&
 	rm .leptonconfig
+'
+
+test_expect_success 'a tracked model that does not validate is refused' '
+	test-genmodel good.safetensors --size-mb 1 --seed 10 &&
+	head -c 300000 good.safetensors >cut.safetensors &&
+	git add cut.safetensors &&
+	assert_pointer cut.safetensors &&
+	test_must_fail git commit -q -m cut 2>err &&
+	test_grep "^error: .cut.safetensors. is not a valid model file: tensor .* is outside the file of 300000 bytes" err &&
+	test_grep "git restore --staged \"cut.safetensors\"" err &&
+	git restore --staged cut.safetensors
+'
+
+test_expect_success 'a .safetensors that is not one: a warning, refused when strict' '
+	test-genmodel noise.safetensors --raw --size-mb 1 --seed 11 &&
+	git add noise.safetensors &&
+	git lepton hook validate 2>err &&
+	test_grep "^warning: .noise.safetensors. is not a safetensors file; it is committed as opaque bytes" err &&
+	printf "[lepton]\n\tstrictExtensions = true\n" >.leptonconfig &&
+	git add .leptonconfig &&
+	test_must_fail git commit -q -m noise 2>err &&
+	test_grep "^error: .noise.safetensors. is not a safetensors file" err &&
+	git restore --staged noise.safetensors &&
+	git rm -q --cached .leptonconfig &&
+	rm .leptonconfig &&
+	git add good.safetensors &&
+	git commit -q -m good
+'
+
+test_expect_success 'a model whose content is not in the local store is not refused' '
+	test-genmodel away.safetensors --size-mb 1 --seed 12 &&
+	git add away.safetensors &&
+	oid=$(pointer_oid away.safetensors) &&
+	mv "$(lepton_recipe_path $oid)" recipe.saved &&
+	git lepton hook validate 2>err &&
+	test_grep "cannot validate .away.safetensors.: its content .$oid. is not in the local store" err &&
+	mv recipe.saved "$(lepton_recipe_path $oid)" &&
+	git commit -q -m away
+'
+
+test_expect_success '.leptonconfig lepton.requireMetadata names the missing keys' '
+	printf "[lepton]\n\trequireMetadata = license, base_model\n" >.leptonconfig &&
+	git add .leptonconfig &&
+	test-genmodel meta.safetensors --size-mb 1 --seed 13 --meta license=mit &&
+	git add meta.safetensors &&
+	test_must_fail git commit -q -m meta 2>err &&
+	test_grep "^error: .meta.safetensors. lacks the metadata .base_model. that .leptonconfig requires" err &&
+	test_grep ! "license" err &&
+	test-genmodel meta.safetensors --size-mb 1 --seed 13 --meta license=mit --meta base_model=x &&
+	git add meta.safetensors &&
+	git commit -q -m meta
+'
+
+test_expect_success '.leptonconfig lepton.allowedDtypes refuses other dtypes' '
+	printf "[lepton]\n\tallowedDtypes = BF16,F16\n" >.leptonconfig &&
+	git add .leptonconfig &&
+	test-genmodel f32.safetensors --size-mb 1 --seed 14 --dtype f32 &&
+	git add f32.safetensors &&
+	test_must_fail git commit -q -m f32 2>err &&
+	test_grep "^error: .f32.safetensors.: tensor .model.embed_tokens.weight. is F32, not one of the dtypes .leptonconfig allows" err &&
+	test_line_count = 2 err &&
+	test-genmodel f32.safetensors --size-mb 1 --seed 14 --dtype f16 &&
+	git add f32.safetensors &&
+	git commit -q -m f16 &&
+	git rm -q .leptonconfig &&
+	git commit -q -m "no policy"
 '
 
 test_expect_success 'git commit --no-verify commits anyway, and skips the user hook too' '
