@@ -8,6 +8,8 @@
 
 #include "cmd.h"
 #include "error.h"
+#include "model.h"
+#include "tensordiff.h"
 #include "versions.h"
 #include "banned.h"
 
@@ -24,6 +26,7 @@ struct content {
 	int present;
 	int is_pointer; /* 0: raw bytes in git (identity is the blob id) */
 	struct lepton_pointer p;
+	char *file; /* the work tree file holding the bytes, or NULL: the store */
 };
 
 struct strlist {
@@ -146,6 +149,7 @@ static int worktree_content(struct content *out, struct lepton_repo *repo, const
 		goto done;
 	}
 	sha256_final(&out->p.oid, &ctx);
+	out->file = xstrdup(full.data);
 done:
 	if (fd >= 0)
 		close(fd);
@@ -204,6 +208,174 @@ done:
 	return ok;
 }
 
+/* A side's parsed header and where its bytes are: 1 for a model, 0 when
+ * there is none to compare (not local, not a model, does not validate). */
+static int side_model(struct model_info *m, struct tensor_source *src, struct lepton_store *store,
+		      const struct content *c)
+{
+	int parse_ret = 0, err;
+
+	model_info_init(m);
+	memset(src, 0, sizeof(*src));
+	if (!c->present || !c->is_pointer)
+		return 0;
+	if (c->file) {
+		src->file = c->file;
+		parse_ret = model_parse_file(m, c->file);
+	} else {
+		if (!store || !store_has_file(store, &c->p.oid))
+			return 0;
+		src->store = store;
+		src->pointer = c->p;
+		if ((err = version_parse_stored(m, &parse_ret, store, &c->p)))
+			return err;
+	}
+	if (parse_ret == LEPTON_EINVALID) {
+		lepton_error_clear();
+		return 0;
+	}
+	if (parse_ret)
+		return parse_ret;
+	return m->format != MODEL_OPAQUE;
+}
+
+static void show_tensor_human(const struct tensor_diff *td, const struct model_info *old,
+			      const struct model_info *new)
+{
+	static const char *const kinds[] = { "added", "removed", "renamed", "retyped", "changed" };
+	size_t count[5] = { 0 };
+	struct buf s1 = BUF_INIT, s2 = BUF_INIT;
+
+	for (size_t i = 0; i < td->nr; i++)
+		count[td->changes[i].kind]++;
+	printf(
+	    "  tensors %zu -> %zu: %zu added, %zu removed, %zu renamed, %zu retyped, %zu changed, "
+	    "%zu unchanged\n",
+	    old->n_tensors, new->n_tensors, count[TENSOR_ADDED], count[TENSOR_REMOVED],
+	    count[TENSOR_RENAMED], count[TENSOR_RETYPED], count[TENSOR_CHANGED], td->unchanged);
+	for (size_t i = 0; i < td->nr; i++) {
+		const struct tensor_change *c = &td->changes[i];
+		buf_reset(&s1);
+		buf_reset(&s2);
+		printf("    %-8s ", kinds[c->kind]);
+		switch (c->kind) {
+		case TENSOR_ADDED:
+		case TENSOR_REMOVED: {
+			const struct model_tensor *t = c->new ? c->new : c->old;
+			tensor_shape_format(&s1, t);
+			printf("%s  %s %s\n", t->name, t->dtype, s1.data);
+			break;
+		}
+		case TENSOR_RENAMED:
+			printf("%s -> %s\n", c->old->name, c->new->name);
+			break;
+		case TENSOR_RETYPED:
+			tensor_shape_format(&s1, c->old);
+			tensor_shape_format(&s2, c->new);
+			printf("%s  %s %s -> %s %s\n", c->new->name, c->old->dtype, s1.data,
+			       c->new->dtype, s2.data);
+			break;
+		case TENSOR_CHANGED:
+			printf("%s  %.1f %% of %s", c->new->name,
+			       100.0 * (double)c->changed_units / (double)(c->units ? c->units : 1),
+			       c->units_are_bytes ? "bytes" : "elements");
+			if (c->have_float_stats) {
+				printf(", max |diff| %.3g", c->max_abs_diff);
+				if (c->rel_l2 >= 0)
+					printf(", rel L2 %.3g", c->rel_l2);
+			}
+			putchar('\n');
+			break;
+		}
+	}
+	if (td->meta_nr) {
+		printf("  metadata\n");
+		for (size_t i = 0; i < td->meta_nr; i++) {
+			const struct meta_change *m = &td->meta[i];
+			if (!m->old_value)
+				printf("    added    %s = %s\n", m->key, m->new_value);
+			else if (!m->new_value)
+				printf("    removed  %s (was %s)\n", m->key, m->old_value);
+			else
+				printf("    changed  %s: %s -> %s\n", m->key, m->old_value,
+				       m->new_value);
+		}
+	}
+	buf_release(&s1);
+	buf_release(&s2);
+}
+
+static void json_tensor(struct buf *out, const struct model_tensor *t)
+{
+	buf_addstr(out, "{\"name\":");
+	json_add_string(out, t->name);
+	buf_addf(out, ",\"dtype\":\"%s\",\"shape\":", t->dtype);
+	tensor_shape_format(out, t);
+	buf_addch(out, '}');
+}
+
+static void show_tensor_json(struct buf *out, const struct tensor_diff *td,
+			     const struct model_info *old, const struct model_info *new)
+{
+	static const char *const kinds[] = { "added", "removed", "renamed", "retyped", "changed" };
+
+	buf_addf(out, ",\"tensors\":{\"old_count\":%zu,\"new_count\":%zu,\"unchanged\":%zu",
+		 old->n_tensors, new->n_tensors, td->unchanged);
+	for (int k = TENSOR_ADDED; k <= TENSOR_CHANGED; k++) {
+		int first = 1;
+		buf_addf(out, ",\"%s\":[", kinds[k]);
+		for (size_t i = 0; i < td->nr; i++) {
+			const struct tensor_change *c = &td->changes[i];
+			if ((int)c->kind != k)
+				continue;
+			if (!first)
+				buf_addch(out, ',');
+			first = 0;
+			if (k == TENSOR_ADDED || k == TENSOR_REMOVED) {
+				json_tensor(out, c->new ? c->new : c->old);
+				continue;
+			}
+			buf_addstr(out, "{\"old\":");
+			json_tensor(out, c->old);
+			buf_addstr(out, ",\"new\":");
+			json_tensor(out, c->new);
+			if (k == TENSOR_CHANGED) {
+				buf_addf(out, ",\"%s\":%llu,\"changed\":%llu",
+					 c->units_are_bytes ? "bytes" : "elements",
+					 (unsigned long long)c->units,
+					 (unsigned long long)c->changed_units);
+				if (c->have_float_stats) {
+					buf_addf(out, ",\"max_abs_diff\":%.17g", c->max_abs_diff);
+					if (c->rel_l2 >= 0)
+						buf_addf(out, ",\"rel_l2\":%.17g", c->rel_l2);
+					else
+						buf_addstr(out, ",\"rel_l2\":null");
+				}
+			}
+			buf_addch(out, '}');
+		}
+		buf_addch(out, ']');
+	}
+	buf_addstr(out, "},\"metadata\":[");
+	for (size_t i = 0; i < td->meta_nr; i++) {
+		const struct meta_change *m = &td->meta[i];
+		buf_addstr(out, i ? ",{\"key\":" : "{\"key\":");
+		json_add_string(out, m->key);
+		buf_addstr(out, ",\"old\":");
+		if (m->old_value)
+			json_add_string(out, m->old_value);
+		else
+			buf_addstr(out, "null");
+		buf_addstr(out, ",\"new\":");
+		if (m->new_value)
+			json_add_string(out, m->new_value);
+		else
+			buf_addstr(out, "null");
+		buf_addch(out, '}');
+	}
+	buf_addch(out, ']');
+}
+
 static void json_content(struct buf *out, const struct content *c)
 {
 	char hex[OID_HEXSZ + 1];
@@ -216,7 +388,9 @@ static void json_content(struct buf *out, const struct content *c)
 }
 
 static void show_path(struct buf *json, const char *path, const struct content *a,
-		      const struct content *b, const struct recipe_delta *d)
+		      const struct content *b, const struct recipe_delta *d,
+		      const struct tensor_diff *td, const struct model_info *ma,
+		      const struct model_info *mb)
 {
 	const char *status = !a->present ? "added" : !b->present ? "deleted" : "modified";
 	char s1[32], s2[32], h1[OID_HEXSZ + 1], h2[OID_HEXSZ + 1];
@@ -240,8 +414,11 @@ static void show_path(struct buf *json, const char *path, const struct content *
 				 (unsigned long long)d->removed);
 		else
 			buf_addstr(json, ",\"chunks\":null");
-		/* the tensor-by-tensor diff lands here with the model parsers */
-		buf_addstr(json, ",\"tensors\":null}");
+		if (td)
+			show_tensor_json(json, td, ma, mb);
+		else
+			buf_addstr(json, ",\"tensors\":null,\"metadata\":null");
+		buf_addch(json, '}');
 		return;
 	}
 	printf("%s (%s)\n", path, status);
@@ -266,6 +443,8 @@ static void show_path(struct buf *json, const char *path, const struct content *
 		       (unsigned long long)d->removed);
 	else if (b->present)
 		printf("  chunks  ? (content not in the local store)\n");
+	if (td)
+		show_tensor_human(td, ma, mb);
 }
 
 /* Is arg a revision rather than a path? */
@@ -382,14 +561,19 @@ int cmd_diff(int argc, const char **argv, struct lepton_repo *repo)
 	store_open(&store, repo->store_path, 0);
 	lepton_error_clear();
 	for (size_t i = 0; i < paths.nr; i++) {
-		struct content a, b;
+		struct content a = { 0 }, b = { 0 };
 		struct recipe_delta d;
-		int have_delta;
+		struct model_info ma, mb;
+		struct tensor_source sa, sb;
+		struct tensor_diff td;
+		int have_delta, have_td = 0;
 
 		if ((err = resolve_side(&sides[0], repo->git, paths.items[i])) ||
 		    (err = resolve_side(&sides[1], repo->git, paths.items[i])) ||
 		    (err = side_content(&a, repo, &sides[0], paths.items[i])) ||
 		    (err = side_content(&b, repo, &sides[1], paths.items[i]))) {
+			free(a.file);
+			free(b.file);
 			ret = report_error(err);
 			goto done;
 		}
@@ -400,10 +584,32 @@ int cmd_diff(int argc, const char **argv, struct lepton_repo *repo)
 			    paths.items[i], sides[0].label, sides[1].label);
 			goto done;
 		}
-		if (same_content(&a, &b))
+		if (same_content(&a, &b)) {
+			free(a.file);
+			free(b.file);
 			continue;
+		}
 		have_delta = chunk_delta(&d, store, &a, &b);
-		show_path(as_json ? &json : NULL, paths.items[i], &a, &b, have_delta ? &d : NULL);
+		err = side_model(&ma, &sa, store, &a);
+		if (err == 1)
+			err = side_model(&mb, &sb, store, &b);
+		else
+			model_info_init(&mb);
+		if (err == 1) {
+			err = tensor_diff_compute(&td, &ma, &mb, &sa, &sb);
+			have_td = err == 0;
+		}
+		if (err < 0)
+			warning("no tensor comparison for '%s': %s", paths.items[i],
+				lepton_error_last());
+		show_path(as_json ? &json : NULL, paths.items[i], &a, &b, have_delta ? &d : NULL,
+			  have_td ? &td : NULL, &ma, &mb);
+		if (have_td)
+			tensor_diff_release(&td);
+		model_info_release(&ma);
+		model_info_release(&mb);
+		free(a.file);
+		free(b.file);
 	}
 	if (as_json)
 		printf("[%s]\n", json.data);

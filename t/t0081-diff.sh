@@ -4,7 +4,9 @@ test_description='git lepton diff: how two versions of model files differ
 
 No revision: HEAD against the work tree; one: that revision against the
 work tree; two: one against the other.  vN, PATH@vN and git revisions are
-accepted.  Chunks shared and changed come from the recipes.'
+accepted.  Chunks shared and changed come from the recipes; tensors
+added, removed, renamed, retyped and changed from the parsed headers and
+the tensor bytes in the store.'
 
 . "$(dirname "$0")"/test-lib.sh
 . "$TEST_DIRECTORY"/lib-versions.sh
@@ -94,7 +96,104 @@ test_expect_success '--json' '
 	git lepton diff --json v1 v2 data.bin >json &&
 	test_grep "^\[{\"path\":\"data.bin\",\"status\":\"modified\"" json &&
 	test_grep "\"chunks\":{\"total\":2,\"shared\":1,\"changed\":1,\"changed_bytes\":4194304,\"removed\":1}" json &&
-	test_grep "\"new\":{\"oid\":\"$(file_sha256 .git/versions/data.bin.v2)\",\"size\":8388608" json
+	test_grep "\"new\":{\"oid\":\"$(file_sha256 .git/versions/data.bin.v2)\",\"size\":8388608" json &&
+	test_grep "\"tensors\":null" json &&
+	git lepton diff --json v2 v3 model.safetensors >json &&
+	test_grep "\"added\":\[{\"name\":\"extra.weight\",\"dtype\":\"BF16\",\"shape\":\[64, 64\]}\]" json
+'
+
+# tensor_line KIND <OUT: the tensor lines of that kind, names only
+tensor_names () {
+	sed -n "s/^    $1 *\([^ ]*\).*/\1/p"
+}
+
+test_expect_success 'tensors: the retrained ones are the changed ones' '
+	git lepton diff v1 v2 model.safetensors >out &&
+	test-genmodel --size-mb 1 --seed 7 --version 2 --changed 0.3 --list >list &&
+	grep -v " v0$" list | cut -d" " -f1 | sort >expect &&
+	test_line_count -gt 0 expect &&
+	tensor_names changed <out | sort >actual &&
+	test_cmp expect actual &&
+	total=$(wc -l <list | tr -d " ") &&
+	changed=$(wc -l <expect | tr -d " ") &&
+	test_grep "^  tensors $total -> $total: 0 added, 0 removed, 0 renamed, 0 retyped, $changed changed, $(($total - $changed)) unchanged$" out
+'
+
+test_expect_success 'tensors: one added, one removed, a dtype change' '
+	git lepton diff v2 v3 model.safetensors >out &&
+	test_grep "^    added    extra.weight  BF16 \[64, 64\]$" out &&
+	test_grep "0 changed" out &&
+	git lepton diff v3 v4 model.safetensors >out &&
+	test_grep "^    removed  model.layers.0.mlp.up_proj.weight  BF16 \[176, 64\]$" out &&
+	test_grep ": 0 added, 1 removed, 0 renamed, 0 retyped, 0 changed" out &&
+	git lepton diff v4 v5 model.safetensors >out &&
+	n=$(test-genmodel --size-mb 1 --seed 7 --add-tensor extra.weight:64x64 \
+		--drop-tensor model.layers.0.mlp.up_proj.weight --list | wc -l | tr -d " ") &&
+	test_grep ": 0 added, 0 removed, 0 renamed, $n retyped, 0 changed, 0 unchanged$" out &&
+	test_grep "^    retyped  extra.weight  BF16 \[64, 64\] -> F16 \[64, 64\]$" out
+'
+
+test_expect_success 'tensors: a rename keeps the bytes under a new name' '
+	test-genmodel r.safetensors --size-mb 1 --seed 8 &&
+	git add r.safetensors && test_tick && git commit -q -m r1 &&
+	test-genmodel r.safetensors --size-mb 1 --seed 8 \
+		--rename-tensor model.layers.1.mlp.up_proj.weight=model.layers.1.mlp.up.weight \
+		--add-tensor fresh.weight:8x8 &&
+	git add r.safetensors && test_tick && git commit -q -m r2 &&
+	git lepton diff HEAD~1 HEAD r.safetensors >out &&
+	test_grep "^    renamed  model.layers.1.mlp.up_proj.weight -> model.layers.1.mlp.up.weight$" out &&
+	test_grep "^    added    fresh.weight " out &&
+	test_grep ": 1 added, 0 removed, 1 renamed, 0 retyped, 0 changed" out
+'
+
+test_expect_success 'tensors: a nudge of every element, measured' '
+	test-genmodel r.safetensors --size-mb 1 --seed 8 --dtype f32 &&
+	git add r.safetensors && test_tick && git commit -q -m f32 &&
+	test-genmodel r.safetensors --size-mb 1 --seed 8 --dtype f32 --version 2 --perturb 0.5 &&
+	git lepton diff --json r.safetensors >json &&
+	git lepton diff r.safetensors >out &&
+	line=$(grep "^    changed  model.layers.0.self_attn.q_proj.weight " out) &&
+	pct=$(echo "$line" | sed "s/.*  \([0-9.]*\) % of elements.*/\1/") &&
+	awk -v p="$pct" "BEGIN { exit !(p > 45 && p < 55) }" &&
+	rel=$(echo "$line" | sed "s/.*rel L2 \([0-9.e+-]*\).*/\1/") &&
+	max=$(echo "$line" | sed "s/.*max |diff| \([0-9.e+-]*\).*/\1/") &&
+	# one unit in the last place of an F32 is about 1e-7 of the value
+	awk -v r="$rel" -v m="$max" "BEGIN { exit !(r > 0 && r < 1e-6 && m > 0 && m < 1e-5) }" &&
+	test_grep "\"changed\":\[{\"old\":{\"name\":" json &&
+	test_grep "\"max_abs_diff\":" json &&
+	git checkout -- r.safetensors
+'
+
+test_expect_success 'tensors: the work tree file is read as it is' '
+	test-genmodel r.safetensors --size-mb 1 --seed 8 --dtype f32 \
+		--drop-tensor model.layers.0.input_layernorm.weight &&
+	git lepton diff >out &&
+	test_grep "^r.safetensors (modified)$" out &&
+	test_grep "^    removed  model.layers.0.input_layernorm.weight  F32 \[32\]$" out &&
+	git checkout -- r.safetensors
+'
+
+test_expect_success 'metadata: added, removed and changed keys' '
+	test-genmodel m.safetensors --size-mb 1 --seed 9 --meta license=mit --meta step=100 &&
+	git add m.safetensors && test_tick && git commit -q -m m1 &&
+	test-genmodel m.safetensors --size-mb 1 --seed 9 --meta license=apache --meta base=x &&
+	git add m.safetensors && test_tick && git commit -q -m m2 &&
+	git lepton diff HEAD~1 HEAD m.safetensors >out &&
+	test_grep "^  metadata$" out &&
+	test_grep "^    changed  license: mit -> apache$" out &&
+	test_grep "^    removed  step (was 100)$" out &&
+	test_grep "^    added    base = x$" out &&
+	git lepton diff --json HEAD~1 HEAD m.safetensors >json &&
+	test_grep "\"metadata\":\[.*{\"key\":\"license\",\"old\":\"mit\",\"new\":\"apache\"}" json
+'
+
+test_expect_success 'tensors: not compared when the content is not local' '
+	oid=$(git cat-file blob HEAD~1:m.safetensors | sed -n "s/^oid sha256://p") &&
+	mv "$(lepton_recipe_path $oid)" recipe.saved &&
+	test_when_finished "mv recipe.saved \"$(lepton_recipe_path $oid)\"" &&
+	git lepton diff HEAD~1 HEAD m.safetensors >out &&
+	test_grep "^m.safetensors (modified)$" out &&
+	test_grep ! "^  tensors" out
 '
 
 test_expect_success 'errors: no such version, unknown path, bad revision' '
