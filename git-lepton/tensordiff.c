@@ -434,6 +434,20 @@ int tensor_diff_compute(struct tensor_diff *out, const struct model_info *old,
 	return err;
 }
 
+int tensor_hash_all(struct lepton_oid *out, const struct model_info *m,
+		    const struct tensor_source *src)
+{
+	char *want = xmalloc(m->n_tensors + 1);
+	unsigned char *buf = xmalloc(BLOCK);
+	int err;
+
+	memset(want, 1, m->n_tensors + 1);
+	err = hash_tensors(out, m, want, src, buf);
+	free(want);
+	free(buf);
+	return err;
+}
+
 void tensor_diff_release(struct tensor_diff *d)
 {
 	free(d->changes);

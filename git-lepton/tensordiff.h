@@ -70,6 +70,11 @@ int tensor_diff_compute(struct tensor_diff *out, const struct model_info *old,
 			const struct tensor_source *b);
 void tensor_diff_release(struct tensor_diff *d);
 
+/* SHA-256 of every tensor's bytes (out holds m->n_tensors), read as one
+ * stream: what `git diff` shows through the textconv. */
+int tensor_hash_all(struct lepton_oid *out, const struct model_info *m,
+		    const struct tensor_source *src);
+
 /* "[1345, 64]" into out. */
 void tensor_shape_format(struct buf *out, const struct model_tensor *t);
 

@@ -196,6 +196,28 @@ test_expect_success 'tensors: not compared when the content is not local' '
 	test_grep ! "^  tensors" out
 '
 
+test_expect_success 'git diff shows a line per tensor (diff=lepton textconv)' '
+	git diff $(version_commit model.safetensors 2) $(version_commit model.safetensors 3) \
+		-- model.safetensors >out &&
+	test_grep "^-# safetensors, 66 tensors$" out &&
+	test_grep "^+# safetensors, 67 tensors$" out &&
+	test_grep "^+tensor extra.weight BF16 \[64, 64\] [0-9a-f]\{16\}$" out &&
+	test "$(grep -c "^[-+]tensor" out)" = 1 &&
+	git diff $(version_commit model.safetensors 1) $(version_commit model.safetensors 2) \
+		-- model.safetensors >out &&
+	test-genmodel --size-mb 1 --seed 7 --version 2 --changed 0.3 --list >list2 &&
+	test "$(grep -c "^+tensor" out)" = "$(grep -v " v0$" list2 | wc -l | tr -d " ")" &&
+	git diff $(version_commit model.safetensors 4) $(version_commit model.safetensors 5) \
+		-- model.safetensors >out &&
+	test_grep "^+tensor extra.weight F16 \[64, 64\]" out
+'
+
+test_expect_success 'git diff of other binary content: size and SHA-256' '
+	git diff $(version_commit data.bin 1) $(version_commit data.bin 2) -- data.bin >out &&
+	test_grep "^-# git-lepton: binary, 8.0 MiB, sha256 $(file_sha256 .git/versions/data.bin.v1)$" out &&
+	test_grep "^+# git-lepton: binary, 8.0 MiB, sha256 $(file_sha256 .git/versions/data.bin.v2)$" out
+'
+
 test_expect_success 'errors: no such version, unknown path, bad revision' '
 	test_must_fail git lepton diff v1 v9 data.bin 2>err &&
 	test_grep "error: .data.bin. has 3 versions; there is no v9" err &&
