@@ -50,7 +50,7 @@ static const struct lepton_cmd commands[] = {
 	{ "fsck", cmd_fsck, CMD_NEEDS_REPO, "verify the local store and the pointers in history",
 	  "git lepton fsck [--full]" },
 	{ "hook", cmd_hook, CMD_NEEDS_REPO, "run a hook's checks (called by the installed hooks)",
-	  "git lepton hook (pre-commit | pre-push | post-checkout) [ARGS...]" },
+	  "git lepton hook (pre-commit | validate | pre-push | post-checkout) [ARGS...]" },
 	{ "log", cmd_log, CMD_NEEDS_REPO, "list the versions of model files",
 	  "git lepton log [--all] [--json] [REV --] [PATH...]" },
 	{ "diff", cmd_diff, CMD_NEEDS_REPO, "compare two versions of model files",
