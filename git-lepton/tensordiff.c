@@ -422,7 +422,8 @@ int tensor_diff_compute(struct tensor_diff *out, const struct model_info *old,
 	if (!err)
 		err = find_renames(out, old, new, a, b, ba);
 	if (!err) {
-		qsort(out->changes, out->nr, sizeof(*out->changes), by_kind);
+		if (out->nr)
+			qsort(out->changes, out->nr, sizeof(*out->changes), by_kind);
 		diff_meta(out, old, new);
 	}
 	free(old_index);
