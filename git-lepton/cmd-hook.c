@@ -54,7 +54,7 @@ static void policy_release(struct policy *p)
 /* A text key of the staged .leptonconfig, into out (empty when unset). */
 static void leptonconfig_string(struct buf *out, const char *key)
 {
-	if (run_git(out, "config", "--blob=:.leptonconfig", "--get", key, NULL))
+	if (run_git(out, "config", "--blob=:.leptonconfig", "--get", key, (char *)NULL))
 		buf_reset(out);
 	buf_rtrim(out);
 }
@@ -91,8 +91,8 @@ static int config_size(long long *out, const char *key, const char *blob)
 {
 	struct buf val = BUF_INIT;
 	char *end;
-	int code = blob ? run_git(&val, "config", blob, "--type=int", "--get", key, NULL)
-			: run_git(&val, "config", "--type=int", "--get", key, NULL);
+	int code = blob ? run_git(&val, "config", blob, "--type=int", "--get", key, (char *)NULL)
+			: run_git(&val, "config", "--type=int", "--get", key, (char *)NULL);
 	int ret = 0;
 
 	if (code == 1)
