@@ -141,43 +141,40 @@ static void compute_deltas(struct row *rows, const struct version_list *l,
 	lepton_error_clear();
 }
 
-struct table {
-	char **cells;
-	size_t cols, rows, alloc;
-};
+#define LOG_COLUMNS 8
 
-static void table_print(struct table *t, size_t nr_cells)
+/* Print cells row by row, each column as wide as its widest cell (the last
+ * one not padded), and free them. */
+static void table_print(char **cells, size_t nr)
 {
-	size_t width[16] = { 0 };
-	for (size_t i = 0; i < nr_cells; i++) {
-		size_t w = strlen(t->cells[i]);
-		if (w > width[i % t->cols])
-			width[i % t->cols] = w;
+	size_t width[LOG_COLUMNS] = { 0 };
+	for (size_t i = 0; i < nr; i++) {
+		size_t w = strlen(cells[i]);
+		if (w > width[i % LOG_COLUMNS])
+			width[i % LOG_COLUMNS] = w;
 	}
-	for (size_t i = 0; i < nr_cells; i++) {
-		size_t col = i % t->cols;
-		if (col + 1 == t->cols)
-			printf("%s\n", t->cells[i]);
+	for (size_t i = 0; i < nr; i++) {
+		size_t col = i % LOG_COLUMNS;
+		if (col + 1 == LOG_COLUMNS)
+			printf("%s\n", cells[i]);
 		else
-			printf("%-*s  ", (int)width[col], t->cells[i]);
-		free(t->cells[i]);
+			printf("%-*s  ", (int)width[col], cells[i]);
+		free(cells[i]);
 	}
-	free(t->cells);
 }
 
 static void print_human(const struct version_list *l, struct row *rows, const char *from)
 {
-	static const char *const head[] = { "version", "commit", "date",           "author",
-					    "size",    "added",  "chunks changed", "subject" };
-	const size_t cols = sizeof(head) / sizeof(*head);
-	struct table t = { .cols = 1 };
+	static const char *const head[LOG_COLUMNS] = { "version",        "commit", "date",
+						       "author",         "size",   "added",
+						       "chunks changed", "subject" };
+	char **cells = xmalloc((l->nr + 1) * LOG_COLUMNS * sizeof(*cells));
 	size_t n = 0;
 
 	printf("%s: %zu version%s%s%s\n", l->path, l->nr, l->nr == 1 ? "" : "s", from ? " on " : "",
 	       from ? from : "");
-	t.cells = xmalloc((l->nr + 1) * cols * sizeof(*t.cells));
-	for (size_t i = 0; i < cols; i++)
-		t.cells[n++] = xstrdup(head[i]);
+	for (size_t i = 0; i < LOG_COLUMNS; i++)
+		cells[n++] = xstrdup(head[i]);
 	for (size_t i = l->nr; i-- > 0;) {
 		const struct row *r = &rows[i];
 		const git_signature *a = git_commit_author(r->commit);
@@ -185,27 +182,27 @@ static void print_human(const struct version_list *l, struct row *rows, const ch
 		struct buf cell = BUF_INIT;
 
 		snprintf(buf, sizeof(buf), "v%u", r->v->n);
-		t.cells[n++] = xstrdup(buf);
+		cells[n++] = xstrdup(buf);
 		git_oid_tostr(hex, 8, &r->v->commit);
-		t.cells[n++] = xstrdup(hex);
+		cells[n++] = xstrdup(hex);
 		format_date(buf, sizeof(buf), a, 0);
-		t.cells[n++] = xstrdup(buf);
-		t.cells[n++] = xstrdup(a->name ? a->name : "");
+		cells[n++] = xstrdup(buf);
+		cells[n++] = xstrdup(a->name ? a->name : "");
 		human_size(buf, sizeof(buf), r->v->pointer.size);
-		t.cells[n++] = xstrdup(r->v->is_pointer ? buf : "(raw)");
+		cells[n++] = xstrdup(r->v->is_pointer ? buf : "(raw)");
 		if (r->have_delta)
 			human_size(buf, sizeof(buf), r->delta.changed_bytes);
-		t.cells[n++] = xstrdup(r->have_delta ? buf : "?");
+		cells[n++] = xstrdup(r->have_delta ? buf : "?");
 		if (r->have_delta)
 			buf_addf(&cell, "%llu/%llu", (unsigned long long)r->delta.changed,
 				 (unsigned long long)r->delta.chunks);
-		t.cells[n++] = xstrdup(r->have_delta ? cell.data : "?");
-		t.cells[n++] =
+		cells[n++] = xstrdup(r->have_delta ? cell.data : "?");
+		cells[n++] =
 		    xstrdup(git_commit_summary(r->commit) ? git_commit_summary(r->commit) : "");
 		buf_release(&cell);
 	}
-	t.cols = cols;
-	table_print(&t, n);
+	table_print(cells, n);
+	free(cells);
 }
 
 static void print_json(struct buf *out, const struct version_list *l, struct row *rows,
