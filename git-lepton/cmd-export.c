@@ -227,6 +227,17 @@ int cmd_restore(int argc, const char **argv, struct lepton_repo *repo)
 		ret = usage_error(argv[0], "--version and --source cannot be used together");
 		goto done;
 	}
+	if (version) {
+		unsigned long n;
+		struct buf v = BUF_INIT;
+		buf_addf(&v, "%s%s", version[0] == 'v' ? "" : "v", version);
+		if (!version_number_parse(&n, v.data)) {
+			buf_release(&v);
+			ret = usage_error(argv[0], "--version takes a number, such as 3 or v3");
+			goto done;
+		}
+		buf_release(&v);
+	}
 	if (!staged)
 		worktree = 1; /* as git restore: the work tree unless --staged */
 	for (int i = 0; i < nr; i++) {

@@ -74,7 +74,10 @@ test_expect_success 'restore: a version that does not exist' '
 test_expect_success 'restore: bad usage' '
 	test_expect_code 129 git lepton restore 2>err &&
 	test_expect_code 129 git lepton restore --version 1 --source HEAD model.safetensors 2>err &&
-	test_grep "cannot be used together" err
+	test_grep "cannot be used together" err &&
+	test_expect_code 129 git lepton restore --version latest model.safetensors 2>err &&
+	test_grep "takes a number" err &&
+	test_expect_code 129 git lepton restore --bogus model.safetensors 2>err
 '
 
 test_expect_success 'export REV PATH FILE: the bytes, and nothing else changes' '
