@@ -286,12 +286,26 @@ int pointers_reachable(struct pointer_list *out, struct lepton_repo *r, const ch
 	struct run_opts opts = { NULL, 0 };
 	struct oidset seen = { 0 };
 	git_odb *odb = NULL;
+	const char **argv = NULL;
+	size_t argc = 0;
 	char *line, *next;
 	int fd = -1, err = 0, code;
 
 	memset(out, 0, sizeof(*out));
+	/* revisions go on standard input (there may be many); options such as
+	 * --all on the command line, since git before 2.42 refuses them there */
+	argv = xcalloc(nr + 8, sizeof(*argv));
+	argv[argc++] = "git";
+	argv[argc++] = "rev-list";
+	argv[argc++] = "--objects";
+	if (no_walk)
+		argv[argc++] = "--no-walk";
 	for (size_t i = 0; i < nr; i++)
-		buf_addf(&input, "%s\n", revs[i]);
+		if (!strncmp(revs[i], "--", 2))
+			argv[argc++] = revs[i];
+		else
+			buf_addf(&input, "%s\n", revs[i]);
+	argv[argc++] = "--stdin";
 	buf_addf(&tmp, "%slepton/tmp/revs-XXXXXX", r->commondir);
 	fd = mkstemp(tmp.data);
 	if (fd < 0) {
@@ -301,10 +315,7 @@ int pointers_reachable(struct pointer_list *out, struct lepton_repo *r, const ch
 	if ((err = write_all(fd, input.data, input.len)))
 		goto done;
 	opts.stdin_path = tmp.data;
-	code = no_walk
-		   ? run_git_opt(&opts, &objects, "rev-list", "--objects", "--no-walk", "--stdin",
-				 (char *)NULL)
-		   : run_git_opt(&opts, &objects, "rev-list", "--objects", "--stdin", (char *)NULL);
+	code = run_command_opt(argv, &opts, &objects);
 	if (code) {
 		err = code < 0 ? code
 			       : lepton_error_set(LEPTON_EGIT, "git rev-list failed (exit code %d)",
@@ -364,6 +375,7 @@ done:
 		unlink(tmp.data);
 	}
 	git_odb_free(odb);
+	free(argv);
 	oidset_release(&seen);
 	buf_release(&input);
 	buf_release(&tmp);
