@@ -1,0 +1,210 @@
+#!/bin/sh
+
+test_description='git-remote-lepton: pushes that die, stores that vanish, stale locks
+
+kill -9 of the helper at several points of a push: the store stays
+valid (refs unchanged, a clone works) and the same push completes when
+run again.  A store that disappears or cannot be written during a push
+gives a clear error, never a crash; a stale lock file in the store is
+named in the error.'
+
+. "$(dirname "$0")"/test-lib.sh
+. "$TEST_DIRECTORY"/lib-remote.sh
+
+STORE="$TRASH_DIRECTORY/store"
+URL="lepton::$STORE"
+BIG=48M
+
+# The lock that guards the refs manifest (DESIGN.md: a lock file and a
+# rename on a directory store).
+REFS_LOCK="$STORE/git/refs.lock"
+
+# helper_pid_of PID: the git-remote-lepton that git process PID runs.
+helper_pid_of () {
+	pgrep -P "$1" -f git-remote-lepton
+}
+
+# store_busy: a writer has a file under the store's tmp/ (or packs grew).
+store_busy () {
+	test -n "$(find "$STORE/tmp" -type f 2>/dev/null | head -n 1)"
+}
+
+# push_and_kill WHEN DELAY: git push origin main from src in the
+# background; kill -9 its helper as soon as it runs (WHEN=start) or once
+# it writes into the store (WHEN=upload), after DELAY more seconds.
+# Sets $killed (empty when the push had finished) and $push_code.
+push_and_kill () {
+	git -C src push origin main >push.out 2>&1 &
+	_pk_git=$!
+	_pk_helper=
+	_pk_tries=0
+	while kill -0 $_pk_git 2>/dev/null && test $_pk_tries -lt 2000
+	do
+		_pk_tries=$(($_pk_tries + 1))
+		test -n "$_pk_helper" || _pk_helper=$(helper_pid_of $_pk_git)
+		if test -n "$_pk_helper"
+		then
+			test "$1" = start && break
+			store_busy && break
+		fi
+		sleep 0.005
+	done
+	sleep "$2"
+	killed=
+	if test -n "$_pk_helper" && kill -9 $_pk_helper 2>/dev/null
+	then
+		killed=helper
+	fi
+	wait $_pk_git
+	push_code=$?
+	echo >&3 "killed: ${killed:-nothing, the push had finished} ($1 + ${2}s); git push exited with $push_code"
+	return 0
+}
+
+# start_push: git push origin main from src in the background, its
+# process id in $git_pid, its output in push.out.
+start_push () {
+	git -C src push origin main >push.out 2>&1 &
+	git_pid=$!
+}
+
+# new_big_version N: commit a new $BIG file in src, kept in $DATA/bigN.
+new_big_version () {
+	make_file "$DATA/big$1" $BIG "big$1" &&
+	cp "$DATA/big$1" src/big.bin &&
+	git -C src add big.bin &&
+	test_tick &&
+	git -C src commit -q -m "big version $1"
+}
+
+# assert_store_usable WHAT: a fresh clone of the store is at the commit
+# the remote lists, clean, with every byte of the model of that commit.
+assert_store_usable () {
+	rm -rf check &&
+	git clone -q "$URL" check &&
+	git -C check fsck &&
+	(cd check && git lepton fsck && assert_clean_status) &&
+	_asu_head=$(git -C check rev-parse HEAD) &&
+	assert_remote_ref "$URL" refs/heads/main "$_asu_head" &&
+	_asu_n=$(git -C check log -1 --format=%s | sed -n "s/^big version //p") &&
+	test_cmp_bin "$DATA/big$_asu_n" check/big.bin
+}
+
+test_expect_success PGREP 'setup: a store with one version' '
+	setup_repo src &&
+	new_big_version 0 &&
+	git -C src remote add origin "$URL" &&
+	git -C src push -q origin main &&
+	assert_store_usable
+'
+
+round=0
+for spec in start:0 upload:0 upload:0.05 upload:0.2
+do
+	when=${spec%:*}
+	delay=${spec#*:}
+	round=$(($round + 1))
+	test_expect_success PGREP "kill -9 the helper ($when + ${delay}s): the store stays valid, the push completes again" '
+		new_big_version $round &&
+		before=$(git ls-remote "$URL" refs/heads/main | cut -f1) &&
+		test -n "$before" &&
+		push_and_kill $when $delay &&
+		if test "$killed" = helper
+		then
+			test "$push_code" != 0 &&
+			assert_remote_ref "$URL" refs/heads/main "$before"
+		fi &&
+		assert_store_usable &&
+		git -C src push origin main &&
+		assert_remote_ref "$URL" refs/heads/main "$(git -C src rev-parse main)" &&
+		assert_store_usable &&
+		test_cmp_bin "$DATA/big$round" check/big.bin
+	'
+done
+
+test_expect_success 'a store moved away in the middle of a push: a clear error, no crash' '
+	new_big_version 10 &&
+	before=$(git ls-remote "$URL" refs/heads/main | cut -f1) &&
+	start_push &&
+	tries=0 &&
+	while ! store_busy && kill -0 $git_pid 2>/dev/null && test $tries -lt 2000
+	do
+		tries=$(($tries + 1)) &&
+		sleep 0.005 || return 1
+	done &&
+	mv "$STORE" "$STORE.gone" &&
+	{
+		wait $git_pid
+		code=$?
+	} &&
+	mv "$STORE.gone" "$STORE" &&
+	echo >&3 "git push exited with $code" &&
+	cat push.out >&3 &&
+	if test $code != 0
+	then
+		assert_remote_ref "$URL" refs/heads/main "$before" &&
+		test_grep -e "^error:" -e "^fatal:" push.out &&
+		test_grep ! -i -e "segmentation" -e "core dumped" -e "abort" push.out
+	fi &&
+	git -C src push origin main &&
+	assert_store_usable &&
+	test_cmp_bin "$DATA/big10" check/big.bin
+'
+
+test_expect_success 'a store whose packs directory is not a directory: a clear error, refs unchanged' '
+	new_big_version 11 &&
+	before=$(git ls-remote "$URL" refs/heads/main | cut -f1) &&
+	mv "$STORE/packs" packs.saved &&
+	echo "not a directory" >"$STORE/packs" &&
+	test_must_fail git -C src push origin main 2>err &&
+	cat err >&3 &&
+	test_grep -e "^error:" -e "^fatal:" err &&
+	test_grep "packs" err &&
+	rm "$STORE/packs" &&
+	mv packs.saved "$STORE/packs" &&
+	assert_remote_ref "$URL" refs/heads/main "$before" &&
+	git -C src push origin main &&
+	assert_store_usable &&
+	test_cmp_bin "$DATA/big11" check/big.bin
+'
+
+test_expect_success !ROOT 'a store that cannot be written: a clear error, refs unchanged' '
+	echo more >src/more.txt &&
+	git -C src add more.txt &&
+	git -C src commit -q -m more &&
+	before=$(git ls-remote "$URL" refs/heads/main | cut -f1) &&
+	chmod -R a-w "$STORE" &&
+	test_must_fail git -C src push origin main 2>err &&
+	chmod -R u+w "$STORE" &&
+	test_grep -i -e "permission" -e "not writable" -e "read-only" err &&
+	assert_remote_ref "$URL" refs/heads/main "$before" &&
+	git -C src push origin main
+'
+
+test_expect_success 'a stale lock file in the store: the error names it' '
+	echo small >src/small.txt &&
+	git -C src add small.txt &&
+	test_tick &&
+	git -C src commit -q -m small &&
+	before=$(git ls-remote "$URL" refs/heads/main | cut -f1) &&
+	test_path_is_dir "$(dirname "$REFS_LOCK")" &&
+	echo stale >"$REFS_LOCK" &&
+	test_must_fail git -C src push origin main 2>err &&
+	cat err >&3 &&
+	test_grep "refs.lock" err &&
+	assert_remote_ref "$URL" refs/heads/main "$before" &&
+	test_path_is_file "$REFS_LOCK" &&
+	rm "$REFS_LOCK" &&
+	git -C src push origin main &&
+	assert_remote_ref "$URL" refs/heads/main "$(git -C src rev-parse main)"
+'
+
+test_expect_success 'a fetch beside a stale lock still works' '
+	echo stale >"$REFS_LOCK" &&
+	test_when_finished "rm -f \"\$REFS_LOCK\"" &&
+	rm -rf check &&
+	git clone -q "$URL" check &&
+	test "$(git -C check rev-parse HEAD)" = "$(git -C src rev-parse main)"
+'
+
+test_done
