@@ -279,10 +279,10 @@ test_expect_success 'an empty repository: pushing no commits leaves no broken st
 '
 
 test_expect_success 'an empty repository: clone of a store without refs, then push' '
-	git -C src push -q "lepton::$TRASH_DIRECTORY/store0" main &&
-	git -C src push -q "lepton::$TRASH_DIRECTORY/store0" --delete main &&
+	git -C src push -q "lepton::$TRASH_DIRECTORY/store0" main:refs/heads/scratch &&
+	git -C src push -q "lepton::$TRASH_DIRECTORY/store0" --delete scratch &&
 	git ls-remote "lepton::$TRASH_DIRECTORY/store0" >refs &&
-	test_grep ! refs/heads/main refs &&
+	test_grep ! refs/heads/ refs &&
 	git clone "lepton::$TRASH_DIRECTORY/store0" clone-empty 2>err &&
 	test_grep "empty repository" err &&
 	test_must_fail git -C clone-empty rev-parse -q --verify HEAD &&

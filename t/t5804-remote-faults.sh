@@ -19,14 +19,27 @@ BIG=48M
 # rename on a directory store).
 REFS_LOCK="$STORE/git/refs.lock"
 
-# helper_pid_of PID: the git-remote-lepton that git process PID runs.
+# helper_pid_of PID: the helper that git process PID runs: git starts
+# "git remote-lepton", which runs git-remote-lepton as its own child;
+# both, the helper first.
 helper_pid_of () {
-	pgrep -P "$1" -f git-remote-lepton
+	for _hp in $(pgrep -P "$1" -f "remote-lepton")
+	do
+		pgrep -P "$_hp"
+		echo "$_hp"
+	done
 }
 
-# store_busy: a writer has a file under the store's tmp/ (or packs grew).
+# store_files: how many files the store holds outside tmp/.
+store_files () {
+	find "$STORE" -path "$STORE/tmp" -prune -o -type f -print 2>/dev/null | wc -l
+}
+
+# store_busy: a writer has a file under the store's tmp/, or the store
+# has more files than $store_files_before.
 store_busy () {
-	test -n "$(find "$STORE/tmp" -type f 2>/dev/null | head -n 1)"
+	test -n "$(find "$STORE/tmp" -type f 2>/dev/null | head -n 1)" ||
+	test "$(store_files)" -gt "${store_files_before:-0}"
 }
 
 # push_and_kill WHEN DELAY: git push origin main from src in the
@@ -34,6 +47,7 @@ store_busy () {
 # it writes into the store (WHEN=upload), after DELAY more seconds.
 # Sets $killed (empty when the push had finished) and $push_code.
 push_and_kill () {
+	store_files_before=$(store_files)
 	git -C src push origin main >push.out 2>&1 &
 	_pk_git=$!
 	_pk_helper=
@@ -51,7 +65,7 @@ push_and_kill () {
 	done
 	sleep "$2"
 	killed=
-	if test -n "$_pk_helper" && kill -9 $_pk_helper 2>/dev/null
+	if test -n "$_pk_helper" && kill -9 $(helper_pid_of $_pk_git) 2>/dev/null
 	then
 		killed=helper
 	fi
@@ -66,6 +80,20 @@ push_and_kill () {
 start_push () {
 	git -C src push origin main >push.out 2>&1 &
 	git_pid=$!
+}
+
+# restore_store: put back the store moved to $STORE.gone (what a push
+# made at its place meanwhile goes to store.recreated).
+restore_store () {
+	if test -d "$STORE.gone"
+	then
+		rm -rf store.recreated &&
+		if test -e "$STORE"
+		then
+			mv "$STORE" store.recreated
+		fi &&
+		mv "$STORE.gone" "$STORE"
+	fi
 }
 
 # new_big_version N: commit a new $BIG file in src, kept in $DATA/bigN.
@@ -109,10 +137,19 @@ do
 		before=$(git ls-remote "$URL" refs/heads/main | cut -f1) &&
 		test -n "$before" &&
 		push_and_kill $when $delay &&
+		now=$(git ls-remote "$URL" refs/heads/main | cut -f1) &&
 		if test "$killed" = helper
 		then
 			test "$push_code" != 0 &&
-			assert_remote_ref "$URL" refs/heads/main "$before"
+			# killed after the refs update and before it said so,
+			# the push may have landed: the old commit or the new,
+			# nothing else
+			if test "$now" != "$before" &&
+				test "$now" != "$(git -C src rev-parse main)"
+			then
+				echo >&4 "after the kill the remote main is $now" &&
+				return 1
+			fi
 		fi &&
 		assert_store_usable &&
 		git -C src push origin main &&
@@ -125,6 +162,7 @@ done
 test_expect_success 'a store moved away in the middle of a push: a clear error, no crash' '
 	new_big_version 10 &&
 	before=$(git ls-remote "$URL" refs/heads/main | cut -f1) &&
+	store_files_before=$(store_files) &&
 	start_push &&
 	tries=0 &&
 	while ! store_busy && kill -0 $git_pid 2>/dev/null && test $tries -lt 2000
@@ -133,12 +171,22 @@ test_expect_success 'a store moved away in the middle of a push: a clear error, 
 		sleep 0.005 || return 1
 	done &&
 	mv "$STORE" "$STORE.gone" &&
+	test_when_finished "restore_store" &&
 	{
 		wait $git_pid
 		code=$?
 	} &&
-	mv "$STORE.gone" "$STORE" &&
 	echo >&3 "git push exited with $code" &&
+	if test -e "$STORE"
+	then
+		echo >&3 "the push made a new $STORE:" &&
+		find "$STORE" >&3 &&
+		if test -n "$(ls -A "$STORE")"
+		then
+			assert_store_marker "$STORE"
+		fi
+	fi &&
+	restore_store &&
 	cat push.out >&3 &&
 	if test $code != 0
 	then
@@ -155,14 +203,16 @@ test_expect_success 'a store whose packs directory is not a directory: a clear e
 	new_big_version 11 &&
 	before=$(git ls-remote "$URL" refs/heads/main | cut -f1) &&
 	mv "$STORE/packs" packs.saved &&
+	test_when_finished "rm -f \"\$STORE/packs\" && mv packs.saved \"\$STORE/packs\"" &&
 	echo "not a directory" >"$STORE/packs" &&
 	test_must_fail git -C src push origin main 2>err &&
 	cat err >&3 &&
 	test_grep -e "^error:" -e "^fatal:" err &&
 	test_grep "packs" err &&
-	rm "$STORE/packs" &&
-	mv packs.saved "$STORE/packs" &&
-	assert_remote_ref "$URL" refs/heads/main "$before" &&
+	assert_remote_ref "$URL" refs/heads/main "$before"
+'
+
+test_expect_success 'once the packs directory is back, the push completes' '
 	git -C src push origin main &&
 	assert_store_usable &&
 	test_cmp_bin "$DATA/big11" check/big.bin
