@@ -49,17 +49,23 @@ CMD_SRCS = git-lepton/git-lepton.c $(wildcard git-lepton/cmd-*.c)
 GEN_SRCS = hooks-data.c
 CORE_OBJS = $(CORE_SRCS:.c=.o)
 CMD_OBJS = $(CMD_SRCS:.c=.o) $(GEN_SRCS:.c=.o)
+HELPER_MAIN_SRCS = $(wildcard remote-helper/*.c)
+HELPER_MAIN_OBJS = $(HELPER_MAIN_SRCS:.c=.o)
 HOOKS = $(sort $(filter-out hooks/README.md, $(wildcard hooks/*)))
 UNIT_SRCS = $(wildcard t/unit/test-*.c)
 UNIT_BINS = $(UNIT_SRCS:.c=)
 HELPER_SRCS = $(wildcard t/helper/*.c)
 HELPER_BINS = $(HELPER_SRCS:.c=)
-ALL_OBJS = $(CORE_OBJS) $(CMD_OBJS)
+ALL_OBJS = $(CORE_OBJS) $(CMD_OBJS) $(HELPER_MAIN_OBJS)
 
-all: bin/git-lepton
+all: bin/git-lepton bin/git-remote-lepton
 
 # bin/ holds what gets installed; point PATH (or LEPTON_BIN) at it to try a build
 bin/git-lepton: $(CMD_OBJS) libleptoncore.a
+	@mkdir -p bin
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+bin/git-remote-lepton: $(HELPER_MAIN_OBJS) libleptoncore.a
 	@mkdir -p bin
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -119,11 +125,13 @@ unit-test: $(UNIT_BINS)
 install: all
 	install -d '$(DESTDIR)$(bindir)'
 	install -m 755 bin/git-lepton '$(DESTDIR)$(bindir)/git-lepton'
+	install -m 755 bin/git-remote-lepton '$(DESTDIR)$(bindir)/git-remote-lepton'
 	install -d '$(DESTDIR)$(mandir)/man1'
 	install -m 644 docs/git-lepton.1 '$(DESTDIR)$(mandir)/man1/git-lepton.1'
 
 uninstall:
-	rm -f '$(DESTDIR)$(bindir)/git-lepton' '$(DESTDIR)$(mandir)/man1/git-lepton.1'
+	rm -f '$(DESTDIR)$(bindir)/git-lepton' '$(DESTDIR)$(bindir)/git-remote-lepton' \
+		'$(DESTDIR)$(mandir)/man1/git-lepton.1'
 
 deps:
 	@sh .ci/deps.sh
@@ -135,13 +143,14 @@ bench: all $(HELPER_BINS)
 	@sh bench/bench.sh
 
 check: all
-	clang-format --dry-run --Werror $(CORE_SRCS) $(CMD_SRCS) $(wildcard git-lepton/*.h filter/*.h fuzz/*.[ch]) $(UNIT_SRCS) $(HELPER_SRCS)
+	clang-format --dry-run --Werror $(CORE_SRCS) $(CMD_SRCS) $(wildcard git-lepton/*.h filter/*.h fuzz/*.[ch]) $(UNIT_SRCS) $(HELPER_SRCS) $(HELPER_MAIN_SRCS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		-I git-lepton -I filter --suppress=missingIncludeSystem $(CORE_SRCS) $(CMD_SRCS)
+		-I git-lepton -I filter --suppress=missingIncludeSystem $(CORE_SRCS) $(CMD_SRCS) \
+		$(HELPER_MAIN_SRCS)
 	@$(MAKE) --no-print-directory test
 
 format:
-	clang-format -i $(CORE_SRCS) $(CMD_SRCS) $(wildcard git-lepton/*.h filter/*.h fuzz/*.[ch]) $(UNIT_SRCS) $(HELPER_SRCS)
+	clang-format -i $(CORE_SRCS) $(CMD_SRCS) $(wildcard git-lepton/*.h filter/*.h fuzz/*.[ch]) $(UNIT_SRCS) $(HELPER_SRCS) $(HELPER_MAIN_SRCS)
 
 clean:
 	rm -rf bin

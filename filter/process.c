@@ -12,6 +12,7 @@
 #include "error.h"
 #include "filter.h"
 #include "pktline.h"
+#include "pointer.h"
 #include "banned.h"
 
 struct pkt_stream {
@@ -146,10 +147,10 @@ static int expect_text(struct pkt_reader *in, char *buf, const char *want)
 	return 0;
 }
 
-static int handshake(struct pkt_reader *in, int out, char *buf)
+static int handshake(struct pkt_reader *in, int out, char *buf, int *delay)
 {
 	size_t len;
-	int type, err, versions = 0, clean = 0, smudge = 0;
+	int type, err, versions = 0, clean = 0, smudge = 0, can_delay = 0;
 
 	if ((err = expect_text(in, buf, "git-filter-client")))
 		return err;
@@ -170,14 +171,19 @@ static int handshake(struct pkt_reader *in, int out, char *buf)
 			clean = 1;
 		else if (!strcmp(buf, "capability=smudge"))
 			smudge = 1;
+		else if (!strcmp(buf, "capability=delay"))
+			can_delay = 1;
 	}
 	if (type != PKT_FLUSH)
 		return type < 0
 			   ? type
 			   : lepton_error_set(LEPTON_EINVALID,
 					      "protocol error: capability list not terminated");
+	/* delaying only pays when missing content can come from a remote */
+	*delay = *delay && can_delay && smudge;
 	if ((clean && (err = pkt_write_text(out, "capability=clean"))) ||
-	    (smudge && (err = pkt_write_text(out, "capability=smudge"))))
+	    (smudge && (err = pkt_write_text(out, "capability=smudge"))) ||
+	    (*delay && (err = pkt_write_text(out, "capability=delay"))))
 		return err;
 	return pkt_flush(out);
 }
@@ -213,10 +219,50 @@ done:
 	return err;
 }
 
-static int serve_smudge(struct lepton_store *s, struct pkt_stream *st, const char *path)
+/*
+ * Delayed smudging: a checkout asks for every file before it needs one, so
+ * files whose content is not here answer "delayed"; when git then asks
+ * which are available, all of them are fetched in one transfer, and git
+ * asks for each again (with no content: the pointer is remembered here).
+ */
+struct delayed {
+	char *path;
+	struct buf pointer;
+	struct lepton_pointer p;
+	int listed; /* git was told it is available */
+};
+
+struct delay_queue {
+	struct delayed *items;
+	size_t nr, alloc;
+};
+
+/* filter_read_fn over bytes read ahead, then the rest of the stream */
+struct readahead {
+	const struct buf *head;
+	size_t pos;
+	struct pkt_stream *st;
+};
+
+static ssize_t readahead_read(void *ctx, void *buf, size_t len)
+{
+	struct readahead *r = ctx;
+	if (r->pos < r->head->len) {
+		size_t n = r->head->len - r->pos;
+		if (n > len)
+			n = len;
+		memcpy(buf, r->head->data + r->pos, n);
+		r->pos += n;
+		return (ssize_t)n;
+	}
+	return r->st ? pkt_stream_read(r->st, buf, len) : 0;
+}
+
+static int smudge_from(struct lepton_store *s, struct pkt_stream *st, const char *path,
+		       filter_read_fn rd, void *rctx)
 {
 	struct smudge_out o = { .pkt.fd = st->out, .st = st };
-	int ret = filter_smudge(s, path, pkt_stream_read, st, pkt_out_write, &o, send_success);
+	int ret = filter_smudge(s, path, rd, rctx, pkt_out_write, &o, send_success);
 	int err;
 
 	if (ret == SMUDGE_MALFORMED)
@@ -239,19 +285,111 @@ static int serve_smudge(struct lepton_store *s, struct pkt_stream *st, const cha
 	return pkt_flush(st->out); /* empty list: the status stays success */
 }
 
+static struct delayed *find_delayed(struct delay_queue *q, const char *path)
+{
+	for (size_t i = 0; i < q->nr; i++)
+		if (q->items[i].path && !strcmp(q->items[i].path, path))
+			return &q->items[i];
+	return NULL;
+}
+
+static void drop_delayed(struct delayed *d)
+{
+	free(d->path);
+	d->path = NULL;
+	buf_release(&d->pointer);
+}
+
+static int serve_smudge(struct lepton_store *s, struct pkt_stream *st, const char *path,
+			struct delay_queue *q, int can_delay)
+{
+	struct delayed *d = find_delayed(q, path);
+	struct buf head = BUF_INIT;
+	struct readahead ra = { &head, 0, st };
+	struct lepton_pointer p;
+	int err;
+
+	if (d && d->listed) {
+		/* the second request for a delayed file: its pointer is here */
+		ra.head = &d->pointer;
+		err = smudge_from(s, st, path, readahead_read, &ra);
+		drop_delayed(d);
+		return err;
+	}
+	if (!can_delay)
+		return smudge_from(s, st, path, pkt_stream_read, st);
+
+	/* read what a pointer can be; anything longer is not one */
+	while (head.len < POINTER_MAX_SIZE) {
+		char piece[POINTER_MAX_SIZE];
+		ssize_t n = pkt_stream_read(st, piece, POINTER_MAX_SIZE - head.len);
+		if (n < 0) {
+			buf_release(&head);
+			return (int)n;
+		}
+		if (!n)
+			break;
+		buf_add(&head, piece, (size_t)n);
+	}
+	if (st->ended && st->pos == st->len && pointer_looks_like(head.data, head.len) &&
+	    !pointer_parse(&p, NULL, head.data, head.len) && !store_has_file(s, &p.oid)) {
+		struct delayed *n;
+		if (q->nr == q->alloc) {
+			q->alloc = q->alloc ? 2 * q->alloc : 16;
+			q->items = xrealloc(q->items, q->alloc * sizeof(*q->items));
+		}
+		n = &q->items[q->nr++];
+		n->path = xstrdup(path);
+		n->pointer = head;
+		n->p = p;
+		n->listed = 0;
+		return reply_status(st->out, "delayed");
+	}
+	err = smudge_from(s, st, path, readahead_read, &ra);
+	buf_release(&head);
+	return err;
+}
+
+/* list_available_blobs: fetch everything delayed so far in one go, then
+ * name it all; an empty list says nothing is left. */
+static int list_available(struct lepton_store *s, int out, struct delay_queue *q)
+{
+	struct lepton_pointer *batch = xcalloc(q->nr ? q->nr : 1, sizeof(*batch));
+	size_t nr = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < q->nr; i++)
+		if (q->items[i].path && !q->items[i].listed)
+			batch[nr++] = q->items[i].p;
+	/* a failure is reported file by file when git asks for each again,
+	 * one fetch at a time, so that the error names the file */
+	if (nr && store_fetch(s, batch, nr))
+		lepton_error_clear();
+	for (size_t i = 0; i < q->nr && !err; i++)
+		if (q->items[i].path && !q->items[i].listed) {
+			q->items[i].listed = 1;
+			err = pkt_write_text(out, "pathname=%s", q->items[i].path);
+		}
+	free(batch);
+	if (!err)
+		err = pkt_flush(out);
+	return err ? err : reply_status(out, "success");
+}
+
 int filter_process(struct lepton_store *s, int in, int out)
 {
 	struct pkt_stream st = { .out = out };
 	struct buf command = BUF_INIT, path = BUF_INIT;
+	struct delay_queue delayed = { 0 };
 	char *buf = xmalloc(PKT_MAX_DATA + 1);
-	int err;
+	int err, delay = store_can_fetch(s), can_delay;
 
 	/* Bigger pipes mean fewer switches between git and us per gigabyte;
 	 * where the kernel refuses, the default size works as well. */
 	fcntl(in, F_SETPIPE_SZ, 1 << 20);
 	fcntl(out, F_SETPIPE_SZ, 1 << 20);
 	pkt_reader_init(&st.in, in);
-	if ((err = handshake(&st.in, out, buf)))
+	if ((err = handshake(&st.in, out, buf, &delay)))
 		goto done;
 	for (;;) {
 		size_t len;
@@ -259,12 +397,15 @@ int filter_process(struct lepton_store *s, int in, int out)
 
 		buf_reset(&command);
 		buf_reset(&path);
+		can_delay = 0;
 		while ((type = pkt_reader_text(&st.in, buf, &len)) == PKT_DATA) {
 			if (!strncmp(buf, "command=", 8))
 				buf_addstr(&command, buf + 8);
 			else if (!strncmp(buf, "pathname=", 9))
 				buf_addstr(&path, buf + 9);
-			/* ref=, treeish=, blob=, can-delay=: not needed */
+			else if (!strcmp(buf, "can-delay=1"))
+				can_delay = delay;
+			/* ref=, treeish=, blob=: not needed */
 		}
 		if (type == PKT_EOF && !command.len)
 			break; /* git is done with us */
@@ -280,10 +421,12 @@ int filter_process(struct lepton_store *s, int in, int out)
 		st.pos = st.len = 0;
 		st.ended = 0;
 		st.started = 0;
-		if (!strcmp(command.data, "clean"))
+		if (!strcmp(command.data, "list_available_blobs") && delay)
+			err = list_available(s, out, &delayed); /* no content follows */
+		else if (!strcmp(command.data, "clean"))
 			err = serve_clean(s, &st, path.data);
 		else if (!strcmp(command.data, "smudge"))
-			err = serve_smudge(s, &st, path.data);
+			err = serve_smudge(s, &st, path.data, &delayed, can_delay);
 		else {
 			if ((err = drain(&st)) == 0)
 				err = reply_status(out, "error");
@@ -293,6 +436,9 @@ int filter_process(struct lepton_store *s, int in, int out)
 			goto done;
 	}
 done:
+	for (size_t i = 0; i < delayed.nr; i++)
+		drop_delayed(&delayed.items[i]);
+	free(delayed.items);
 	pkt_reader_release(&st.in);
 	free(buf);
 	buf_release(&command);

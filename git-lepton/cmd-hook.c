@@ -72,14 +72,8 @@ int cmd_hook(int argc, const char **argv, struct lepton_repo *repo)
 		return usage_error(argv[0], "no hook named");
 	if (!strcmp(argv[1], "pre-commit"))
 		return pre_commit(repo);
-	if (!strcmp(argv[1], "pre-push")) {
-		/* content upload for plain git remotes comes with remote stores;
-		 * read the ref list so git's write to us never fails */
-		struct buf refs = BUF_INIT;
-		buf_read_fd(&refs, 0);
-		buf_release(&refs);
-		return 0;
-	}
+	if (!strcmp(argv[1], "pre-push"))
+		return hook_pre_push(argc, argv, repo);
 	if (!strcmp(argv[1], "post-checkout"))
 		return 0;
 	return usage_error(argv[0], "unknown hook '%s'", argv[1]);

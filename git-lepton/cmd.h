@@ -64,5 +64,10 @@ int cmd_textconv(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_fsck(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_merge_driver(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_hook(int argc, const char **argv, struct lepton_repo *repo);
+int cmd_fetch(int argc, const char **argv, struct lepton_repo *repo);
+int cmd_pull(int argc, const char **argv, struct lepton_repo *repo);
+int cmd_push(int argc, const char **argv, struct lepton_repo *repo);
+int cmd_gc(int argc, const char **argv, struct lepton_repo *repo);
+int hook_pre_push(int argc, const char **argv, struct lepton_repo *repo);
 
 #endif

@@ -19,6 +19,7 @@ enum lepton_error {
 	LEPTON_EIO = -5,       /* the operating system refused a read or write */
 	LEPTON_EGIT = -6,      /* git or libgit2 failed */
 	LEPTON_EUSAGE = -7,    /* wrong arguments to a command */
+	LEPTON_ECONFLICT = -8, /* a conditional write lost: someone else changed the object */
 };
 
 /* Record a message for the calling thread; returns code, for `return

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "remote.h"
 #include "repo.h"
 #include "banned.h"
 
@@ -90,6 +91,7 @@ void repo_release(struct lepton_repo *r)
 	free(r->commondir);
 	free(r->workdir);
 	free(r->store_path);
+	remote_fetch_hook_free(r->fetch_hook);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -128,5 +130,8 @@ int repo_open_store(struct lepton_repo *r, struct lepton_store **out)
 	if (access(lfs.data, F_OK) == 0)
 		store_set_lfs_objects(*out, lfs.data);
 	buf_release(&lfs);
+	/* content that is nowhere local comes from the remote store */
+	remote_fetch_hook_free(r->fetch_hook);
+	r->fetch_hook = remote_fetch_hook_install(r, *out);
 	return 0;
 }

@@ -5,6 +5,8 @@
 
 #include "store.h"
 
+struct remote_fetch_hook;
+
 /*
  * The repository git-lepton works in, found the way git finds it: GIT_DIR
  * and GIT_WORK_TREE when set, else upwards from the current directory;
@@ -12,11 +14,12 @@
  */
 struct lepton_repo {
 	git_repository *git;
-	char *gitdir;       /* this worktree's git dir, with a trailing '/' */
-	char *commondir;    /* shared by all worktrees, with a trailing '/' */
-	char *workdir;      /* NULL in a bare repository */
-	char *store_path;   /* <commondir>lepton */
-	git_config *config; /* snapshot, read on first use */
+	char *gitdir;                         /* this worktree's git dir, with a trailing '/' */
+	char *commondir;                      /* shared by all worktrees, with a trailing '/' */
+	char *workdir;                        /* NULL in a bare repository */
+	char *store_path;                     /* <commondir>lepton */
+	git_config *config;                   /* snapshot, read on first use */
+	struct remote_fetch_hook *fetch_hook; /* of the store repo_open_store() gave */
 };
 
 /* LEPTON_ENOTFOUND with git's message when there is no repository. */

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -10,21 +11,38 @@
 
 int run_command(const char *const *argv, struct buf *out)
 {
-	int pipefd[2] = { -1, -1 }, status, err = 0;
+	return run_command_opt(argv, NULL, out);
+}
+
+int run_command_opt(const char *const *argv, const struct run_opts *opts, struct buf *out)
+{
+	int pipefd[2] = { -1, -1 }, status, err = 0, in = -1;
 	pid_t pid;
 
-	if (out && pipe(pipefd) < 0)
+	if (opts && opts->stdin_path) {
+		in = open(opts->stdin_path, O_RDONLY | O_CLOEXEC);
+		if (in < 0)
+			return lepton_error_errno(LEPTON_EIO, "cannot open '%s'", opts->stdin_path);
+	}
+	if (out && pipe(pipefd) < 0) {
+		if (in >= 0)
+			close(in);
 		return lepton_error_errno(LEPTON_EIO, "cannot create a pipe");
+	}
 	pid = fork();
 	if (pid < 0) {
 		err = lepton_error_errno(LEPTON_ERR, "cannot run '%s'", argv[0]);
 		goto done;
 	}
 	if (pid == 0) {
+		if (in >= 0)
+			dup2(in, 0);
 		if (out) {
 			dup2(pipefd[1], 1);
 			close(pipefd[0]);
 			close(pipefd[1]);
+		} else if (opts && opts->stdout_to_stderr) {
+			dup2(2, 1);
 		}
 		execvp(argv[0], (char *const *)argv);
 		_exit(127);
@@ -40,6 +58,8 @@ int run_command(const char *const *argv, struct buf *out)
 	if (!err)
 		err = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 done:
+	if (in >= 0)
+		close(in);
 	if (pipefd[0] >= 0)
 		close(pipefd[0]);
 	if (pipefd[1] >= 0)
@@ -47,17 +67,34 @@ done:
 	return err;
 }
 
-int run_git(struct buf *out, ...)
+static int run_git_va(const struct run_opts *opts, struct buf *out, va_list ap)
 {
 	const char *argv[32];
 	size_t n = 0;
-	va_list ap;
 
 	argv[n++] = "git";
-	va_start(ap, out);
 	while (n < 31 && (argv[n] = va_arg(ap, const char *)))
 		n++;
-	va_end(ap);
 	argv[n] = NULL;
-	return run_command(argv, out);
+	return run_command_opt(argv, opts, out);
+}
+
+int run_git_opt(const struct run_opts *opts, struct buf *out, ...)
+{
+	va_list ap;
+	int ret;
+	va_start(ap, out);
+	ret = run_git_va(opts, out, ap);
+	va_end(ap);
+	return ret;
+}
+
+int run_git(struct buf *out, ...)
+{
+	va_list ap;
+	int ret;
+	va_start(ap, out);
+	ret = run_git_va(NULL, out, ap);
+	va_end(ap);
+	return ret;
 }

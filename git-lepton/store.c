@@ -26,9 +26,11 @@ struct lepton_store {
 	struct pack **packs; /* pointers: readers keep them across reloads */
 	size_t nr_packs, alloc_packs;
 	int do_fsync;
-	int level;         /* zstd level for new frames; 0 stores raw */
-	char *lfs_objects; /* NULL, or a Git LFS object directory to import from */
-	int pruned_tmp;    /* stale temporary files were removed by this handle */
+	int level;            /* zstd level for new frames; 0 stores raw */
+	char *lfs_objects;    /* NULL, or a Git LFS object directory to import from */
+	int pruned_tmp;       /* stale temporary files were removed by this handle */
+	store_fetch_fn fetch; /* brings missing content from elsewhere, or NULL */
+	void *fetch_data;
 };
 
 /* ---- opening ---------------------------------------------------------- */
@@ -175,6 +177,24 @@ void store_set_lfs_objects(struct lepton_store *s, const char *dir)
 	s->lfs_objects = dir ? xstrdup(dir) : NULL;
 }
 
+void store_set_fetch(struct lepton_store *s, store_fetch_fn fn, void *data)
+{
+	s->fetch = fn;
+	s->fetch_data = data;
+}
+
+int store_can_fetch(const struct lepton_store *s)
+{
+	return s->fetch != NULL;
+}
+
+int store_fetch(struct lepton_store *s, const struct lepton_pointer *p, size_t nr)
+{
+	if (!s->fetch)
+		return lepton_error_set(LEPTON_ENOTFOUND, "no remote store to fetch from");
+	return nr ? s->fetch(s->fetch_data, s, p, nr) : 0;
+}
+
 static int have_pack(const struct lepton_store *s, const char *name)
 {
 	for (size_t i = 0; i < s->nr_packs; i++)
@@ -295,6 +315,27 @@ static int read_recipe(struct lepton_store *s, const struct lepton_oid *oid, str
 		    lepton_error_set(LEPTON_ECORRUPT, "recipe of '%s' describes another file", hex);
 	}
 	buf_release(&data);
+	free(path);
+	return err;
+}
+
+/* Write a file's encoded recipe into place (the chunks must be stored). */
+static int put_recipe(struct lepton_store *s, const struct lepton_oid *oid, const void *data,
+		      size_t len)
+{
+	char hex[OID_HEXSZ + 1];
+	struct buf dir = BUF_INIT;
+	char *path;
+	int err;
+
+	oid_to_hex(hex, oid);
+	buf_addf(&dir, "%s/%.2s", s->recipedir, hex);
+	err = make_dir(dir.data);
+	buf_release(&dir);
+	if (err)
+		return err;
+	path = recipe_file(s, oid);
+	err = write_file_atomic(s->tmpdir, path, data, len, s->do_fsync);
 	free(path);
 	return err;
 }
@@ -564,7 +605,6 @@ int store_writer_finish(struct store_writer *w, struct lepton_pointer *out,
 {
 	struct lepton_store *s = w->store;
 	struct buf name = BUF_INIT, data = BUF_INIT;
-	char *path = NULL;
 	int err = 0;
 
 	send_current(w);
@@ -586,24 +626,14 @@ int store_writer_finish(struct store_writer *w, struct lepton_pointer *out,
 			goto done;
 	}
 	if (!store_has_file(s, &out->oid)) {
-		char hex[OID_HEXSZ + 1];
-		struct buf dir = BUF_INIT;
-		oid_to_hex(hex, &out->oid);
-		buf_addf(&dir, "%s/%.2s", s->recipedir, hex);
-		err = make_dir(dir.data);
-		buf_release(&dir);
-		if (err)
-			goto done;
 		recipe_encode(&data, &w->recipe);
-		path = recipe_file(s, &out->oid);
-		err = write_file_atomic(s->tmpdir, path, data.data, data.len, s->do_fsync);
+		err = put_recipe(s, &out->oid, data.data, data.len);
 	}
 done:
 	if (stats)
 		*stats = w->stats;
 	buf_release(&name);
 	buf_release(&data);
-	free(path);
 	writer_free(w);
 	return err;
 }
@@ -795,6 +825,10 @@ int store_reader_open(struct store_reader **out, struct lepton_store *s,
 		else
 			err = lepton_error_set(LEPTON_ENOTFOUND, "content '%s' is not in the store",
 					       oid_to_hex(hex, &p->oid));
+	}
+	if (err == LEPTON_ENOTFOUND && s->fetch) {
+		int fetched = s->fetch(s->fetch_data, s, p, 1);
+		err = fetched ? fetched : read_recipe(s, &p->oid, &r->recipe);
 	}
 	if (err)
 		goto fail;
@@ -1077,4 +1111,74 @@ int store_fsck(struct lepton_store *s, int full, store_fsck_fn report, void *dat
 	buf_release(&st.frame);
 	buf_release(&st.decoded);
 	return err < 0 ? err : st.problems;
+}
+
+/* ---- raw objects, for transfers between stores ------------------------ */
+
+int store_read_recipe(struct lepton_store *s, const struct lepton_oid *oid, struct recipe *out,
+		      struct buf *raw)
+{
+	int err = read_recipe(s, oid, out);
+	char *path;
+
+	if (err || !raw)
+		return err;
+	path = recipe_file(s, oid);
+	if ((err = buf_read_file(raw, path)))
+		recipe_release(out);
+	free(path);
+	return err;
+}
+
+int store_put_recipe(struct lepton_store *s, const struct lepton_oid *oid, const void *data,
+		     size_t len)
+{
+	struct recipe r;
+	char hex[OID_HEXSZ + 1];
+	int err = recipe_parse(&r, data, len);
+
+	oid_to_hex(hex, oid);
+	if (err)
+		return lepton_error_wrap(err, "recipe of '%s' is damaged", hex);
+	if (oid_cmp(&r.file, oid))
+		err =
+		    lepton_error_set(LEPTON_ECORRUPT, "recipe of '%s' describes another file", hex);
+	for (size_t i = 0; !err && i < r.nr; i++)
+		if (!store_has_chunk(s, &r.chunks[i].oid))
+			err = lepton_error_set(
+			    LEPTON_ENOTFOUND, "recipe of '%s' names a chunk this store lacks", hex);
+	recipe_release(&r);
+	return err ? err : put_recipe(s, oid, data, len);
+}
+
+int store_read_frame(struct lepton_store *s, const struct lepton_oid *chunk, struct buf *out)
+{
+	struct pack *p;
+	uint64_t off, len;
+	char hex[OID_HEXSZ + 1];
+
+	if (!find_chunk(s, chunk, &p, &off, &len))
+		return lepton_error_set(LEPTON_ENOTFOUND, "chunk '%s' is not in the store",
+					oid_to_hex(hex, chunk));
+	return pack_read_frame(p, off, len, out);
+}
+
+int store_add_frames_begin(struct lepton_store *s, struct pack_writer *w)
+{
+	return pack_writer_open(w, s->tmpdir);
+}
+
+int store_add_frames_commit(struct lepton_store *s, struct pack_writer *w)
+{
+	struct buf name = BUF_INIT;
+	int err = pack_writer_commit(w, s->tmpdir, s->packdir, s->do_fsync, &name);
+	if (!err)
+		err = add_pack(s, name.data);
+	buf_release(&name);
+	return err;
+}
+
+const char *store_tmpdir(const struct lepton_store *s)
+{
+	return s->tmpdir;
 }

@@ -54,6 +54,20 @@ void store_set_options(struct lepton_store *s, int do_fsync, int level);
  */
 void store_set_lfs_objects(struct lepton_store *s, const char *dir);
 
+/*
+ * Where store_reader_open() turns for content this store lacks (after the
+ * Git LFS directory): fn brings the files into s and returns 0, or returns
+ * an error with a message (LEPTON_ENOTFOUND when one is nowhere).  The
+ * repository layer sets it to fetch from the repository's remote store.
+ * store_fetch() calls it for many files at once (a checkout that delays
+ * its missing files downloads them together); LEPTON_ENOTFOUND without fn.
+ */
+typedef int (*store_fetch_fn)(void *data, struct lepton_store *s, const struct lepton_pointer *p,
+			      size_t nr);
+void store_set_fetch(struct lepton_store *s, store_fetch_fn fn, void *data);
+int store_can_fetch(const struct lepton_store *s);
+int store_fetch(struct lepton_store *s, const struct lepton_pointer *p, size_t nr);
+
 /* Read again the list of packs (after another process added some). */
 int store_reload(struct lepton_store *s);
 
@@ -121,5 +135,26 @@ int store_for_each_file(struct lepton_store *s, int (*fn)(void *data, const stru
 
 /* Store-relative path of a file's recipe, for messages ("recipes/ab/cd..."). */
 void store_recipe_path(struct buf *out, const struct lepton_oid *oid);
+
+/*
+ * Raw objects, for copying between stores without re-encoding (push and
+ * fetch).  store_read_recipe() parses and verifies a file's recipe, and
+ * with raw appends its encoded bytes too.  store_put_recipe() verifies an
+ * encoded recipe (its own checksum, that it describes oid, that every chunk
+ * it names is in this store) and writes it: the file becomes present.
+ * store_read_frame() gives a chunk's stored frame as it is.
+ * Frames go in through a pack writer: begin, pack_writer_add() each, and
+ * commit (or pack_writer_abort()).
+ */
+struct recipe;
+struct pack_writer;
+int store_read_recipe(struct lepton_store *s, const struct lepton_oid *oid, struct recipe *out,
+		      struct buf *raw);
+int store_put_recipe(struct lepton_store *s, const struct lepton_oid *oid, const void *data,
+		     size_t len);
+int store_read_frame(struct lepton_store *s, const struct lepton_oid *chunk, struct buf *out);
+int store_add_frames_begin(struct lepton_store *s, struct pack_writer *w);
+int store_add_frames_commit(struct lepton_store *s, struct pack_writer *w);
+const char *store_tmpdir(const struct lepton_store *s);
 
 #endif

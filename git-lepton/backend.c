@@ -1,0 +1,430 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "backend.h"
+#include "error.h"
+#include "hash.h"
+#include "banned.h"
+
+/*
+ * The directory backend.  Objects are files under the root; every put goes
+ * to tmp/ and is renamed into place.  The compare-and-swap takes
+ * `<key>.lock` (created exclusively, as git takes index.lock), compares the
+ * etag (XXH3 and size of the current bytes) and renames the new object over
+ * the old one before dropping the lock: two processes never interleave, and
+ * a loser sees LEPTON_ECONFLICT.
+ */
+
+#define LOCK_WAIT_MS 20000 /* how long a writer waits for another's lock */
+
+struct backend {
+	char *name; /* as given, for messages */
+	char *root; /* absolute directory */
+};
+
+static int is_file_url(const char *url)
+{
+	return !strncmp(url, "file://", 7);
+}
+
+int backend_open(struct backend **out, const char *url)
+{
+	struct backend *b;
+	struct buf root = BUF_INIT;
+	const char *path = url;
+
+	*out = NULL;
+	if (is_file_url(url)) {
+		path = url + 7;
+		if (*path != '/')
+			return lepton_error_set(LEPTON_EINVALID,
+						"'%s': a file URL needs an absolute path "
+						"(file:///path)",
+						url);
+	} else if (strstr(url, "://")) {
+		return lepton_error_set(LEPTON_EINVALID,
+					"'%s': this git-lepton supports directory stores "
+					"(a path or file:// URL)",
+					url);
+	}
+	if (!*path)
+		return lepton_error_set(LEPTON_EINVALID, "empty store path");
+	if (*path != '/') {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)))
+			return lepton_error_errno(LEPTON_EIO, "cannot resolve '%s'", url);
+		buf_addf(&root, "%s/", cwd);
+	}
+	buf_addstr(&root, path);
+	while (root.len > 1 && root.data[root.len - 1] == '/')
+		buf_setlen(&root, root.len - 1);
+
+	b = xcalloc(1, sizeof(*b));
+	b->name = xstrdup(url);
+	b->root = buf_detach(&root, NULL);
+	*out = b;
+	return 0;
+}
+
+void backend_free(struct backend *b)
+{
+	if (!b)
+		return;
+	free(b->name);
+	free(b->root);
+	free(b);
+}
+
+const char *backend_name(const struct backend *b)
+{
+	return b->name;
+}
+
+const char *backend_local_path(const struct backend *b)
+{
+	return b->root;
+}
+
+static char *object_path(const struct backend *b, const char *key)
+{
+	struct buf p = BUF_INIT;
+	buf_addf(&p, "%s/%s", b->root, key);
+	return buf_detach(&p, NULL);
+}
+
+/* Create the directories leading to path (not path itself). */
+static int make_leading_dirs(const char *path)
+{
+	char *copy = xstrdup(path);
+	int err = 0;
+
+	for (char *slash = strchr(copy + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(copy, 0777) < 0 && errno != EEXIST) {
+			err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", copy);
+			break;
+		}
+		*slash = '/';
+	}
+	free(copy);
+	return err;
+}
+
+static int open_object(const struct backend *b, const char *key, int *fd)
+{
+	char *path = object_path(b, key);
+	int err = 0;
+
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		err = errno == ENOENT ? lepton_error_set(LEPTON_ENOTFOUND,
+							 "'%s' is not in store '%s'", key, b->name)
+				      : lepton_error_errno(LEPTON_EIO, "cannot open '%s'", path);
+	free(path);
+	return err;
+}
+
+int backend_get(struct backend *b, const char *key, struct buf *out)
+{
+	int fd, err = open_object(b, key, &fd);
+	if (err)
+		return err;
+	err = buf_read_fd(out, fd);
+	close(fd);
+	return err;
+}
+
+int backend_get_range(struct backend *b, const char *key, uint64_t offset, uint64_t len,
+		      struct buf *out)
+{
+	int fd, err = open_object(b, key, &fd);
+	ssize_t got = 0;
+
+	if (err)
+		return err;
+	if ((err = buf_grow(out, len)))
+		goto done;
+	while ((uint64_t)got < len) {
+		ssize_t n = pread(fd, out->data + out->len + got, len - got, offset + got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = lepton_error_errno(LEPTON_EIO, "cannot read '%s' of store '%s'", key,
+						 b->name);
+			goto done;
+		}
+		if (!n) {
+			err = lepton_error_set(LEPTON_ECORRUPT,
+					       "'%s' of store '%s' is shorter than expected", key,
+					       b->name);
+			goto done;
+		}
+		got += n;
+	}
+	buf_setlen(out, out->len + len);
+done:
+	close(fd);
+	return err;
+}
+
+int backend_get_stream(struct backend *b, const char *key, backend_sink_fn fn, void *data)
+{
+	static const size_t piece = 1 << 20;
+	char *bytes = xmalloc(piece);
+	int fd, err = open_object(b, key, &fd);
+
+	while (!err) {
+		ssize_t n = read(fd, bytes, piece);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			err = lepton_error_errno(LEPTON_EIO, "cannot read '%s' of store '%s'", key,
+						 b->name);
+		else if (!n)
+			break;
+		else
+			err = fn(data, bytes, n);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(bytes);
+	return err;
+}
+
+int backend_exists(struct backend *b, const char *key)
+{
+	char *path = object_path(b, key);
+	struct stat st;
+	int ret = 1;
+
+	if (stat(path, &st) < 0)
+		ret = errno == ENOENT || errno == ENOTDIR
+			  ? 0
+			  : lepton_error_errno(LEPTON_EIO, "cannot look at '%s'", path);
+	free(path);
+	return ret;
+}
+
+/* A new temporary file under <root>/tmp. */
+static int open_tmp(const struct backend *b, struct buf *tmp_path, int *fd)
+{
+	buf_addf(tmp_path, "%s/tmp/put-XXXXXX", b->root);
+	if (make_leading_dirs(tmp_path->data))
+		return lepton_error_wrap(LEPTON_EIO, "store '%s' is not writable", b->name);
+	*fd = mkstemp(tmp_path->data);
+	if (*fd < 0)
+		return lepton_error_errno(LEPTON_EIO, "cannot write to store '%s'", b->name);
+	return 0;
+}
+
+/* fsync and rename the temporary file into place. */
+static int commit_tmp(const struct backend *b, int fd, const char *tmp, const char *key)
+{
+	char *path = object_path(b, key);
+	int err = 0;
+
+	if (fsync(fd) < 0)
+		err = lepton_error_errno(LEPTON_EIO, "cannot write to store '%s'", b->name);
+	if (close(fd) < 0 && !err)
+		err = lepton_error_errno(LEPTON_EIO, "cannot write to store '%s'", b->name);
+	if (!err)
+		err = make_leading_dirs(path);
+	if (!err && rename(tmp, path) < 0)
+		err = lepton_error_errno(LEPTON_EIO, "cannot write '%s'", path);
+	if (err)
+		unlink(tmp);
+	free(path);
+	return err;
+}
+
+int backend_put(struct backend *b, const char *key, const void *data, size_t len)
+{
+	struct buf tmp = BUF_INIT;
+	int fd, err = open_tmp(b, &tmp, &fd);
+
+	if (!err && (err = write_all(fd, data, len))) {
+		close(fd);
+		unlink(tmp.data);
+		err = lepton_error_wrap(err, "cannot write to store '%s'", b->name);
+	} else if (!err) {
+		err = commit_tmp(b, fd, tmp.data, key);
+	}
+	buf_release(&tmp);
+	return err;
+}
+
+int backend_put_file(struct backend *b, const char *key, const char *path)
+{
+	static const size_t piece = 1 << 20;
+	struct buf tmp = BUF_INIT;
+	char *bytes = NULL;
+	int in = -1, fd = -1, err;
+
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return lepton_error_errno(LEPTON_EIO, "cannot open '%s'", path);
+	if ((err = open_tmp(b, &tmp, &fd)))
+		goto done;
+	bytes = xmalloc(piece);
+	for (;;) {
+		ssize_t n = read_full(in, bytes, piece);
+		if (n < 0) {
+			err = lepton_error_errno(LEPTON_EIO, "cannot read '%s'", path);
+			break;
+		}
+		if (!n)
+			break;
+		if ((err = write_all(fd, bytes, n))) {
+			err = lepton_error_wrap(err, "cannot write to store '%s'", b->name);
+			break;
+		}
+	}
+	if (err) {
+		close(fd);
+		unlink(tmp.data);
+	} else {
+		err = commit_tmp(b, fd, tmp.data, key);
+	}
+done:
+	free(bytes);
+	close(in);
+	buf_release(&tmp);
+	return err;
+}
+
+int backend_list(struct backend *b, const char *prefix, int (*fn)(void *data, const char *name),
+		 void *data)
+{
+	char *path = object_path(b, prefix);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int err = 0;
+
+	if (!d) {
+		if (errno != ENOENT)
+			err = lepton_error_errno(LEPTON_EIO, "cannot list '%s'", path);
+		free(path);
+		return err;
+	}
+	while (!err && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			err = fn(data, e->d_name);
+	closedir(d);
+	free(path);
+	return err;
+}
+
+int backend_delete(struct backend *b, const char *key)
+{
+	char *path = object_path(b, key);
+	int err = 0;
+	if (unlink(path) < 0 && errno != ENOENT)
+		err = lepton_error_errno(LEPTON_EIO, "cannot remove '%s'", path);
+	free(path);
+	return err;
+}
+
+static void etag_of(struct buf *etag, const struct buf *bytes, int exists)
+{
+	buf_reset(etag);
+	if (exists)
+		buf_addf(etag, "%016llx-%zu", (unsigned long long)xxh3_64(bytes->data, bytes->len),
+			 bytes->len);
+}
+
+int backend_get_versioned(struct backend *b, const char *key, struct buf *out, struct buf *etag)
+{
+	struct buf bytes;
+	int err;
+
+	buf_init_limit(&bytes, out->limit);
+	err = backend_get(b, key, &bytes);
+	if (err == LEPTON_ENOTFOUND) {
+		lepton_error_clear();
+		etag_of(etag, &bytes, 0);
+		err = 0;
+	} else if (!err) {
+		etag_of(etag, &bytes, 1);
+		err = buf_add(out, bytes.data, bytes.len);
+	}
+	buf_release(&bytes);
+	return err;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static int take_lock(const struct backend *b, const char *lock)
+{
+	long waited = 0, step = 2;
+
+	if (make_leading_dirs(lock))
+		return lepton_error_wrap(LEPTON_EIO, "store '%s' is not writable", b->name);
+	for (;;) {
+		int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		if (errno != EEXIST)
+			return lepton_error_errno(LEPTON_EIO, "cannot create '%s'", lock);
+		if (waited >= LOCK_WAIT_MS)
+			return lepton_error_set(LEPTON_ERR,
+						"cannot lock '%s': another push has held it for "
+						"%ld s; if no push is running, remove that file",
+						lock, waited / 1000);
+		/* concurrent pushers hold the lock for milliseconds: back off a little,
+		 * with some spread so they do not wake together */
+		sleep_ms(step + rand() % (step + 1));
+		waited += step;
+		if (step < 100)
+			step *= 2;
+	}
+}
+
+int backend_put_if(struct backend *b, const char *key, const void *data, size_t len,
+		   const char *etag)
+{
+	char *path = object_path(b, key);
+	struct buf lock = BUF_INIT, current = BUF_INIT, now = BUF_INIT, tmp = BUF_INIT;
+	int fd, err;
+
+	buf_addf(&lock, "%s.lock", path);
+	if ((err = take_lock(b, lock.data)))
+		goto done;
+	if ((err = backend_get_versioned(b, key, &current, &now)))
+		goto unlock;
+	if (strcmp(now.data ? now.data : "", etag ? etag : "")) {
+		err = lepton_error_set(LEPTON_ECONFLICT, "'%s' of store '%s' changed meanwhile",
+				       key, b->name);
+		goto unlock;
+	}
+	if ((err = open_tmp(b, &tmp, &fd)))
+		goto unlock;
+	if ((err = write_all(fd, data, len))) {
+		close(fd);
+		unlink(tmp.data);
+		goto unlock;
+	}
+	err = commit_tmp(b, fd, tmp.data, key);
+unlock:
+	unlink(lock.data);
+done:
+	buf_release(&lock);
+	buf_release(&current);
+	buf_release(&now);
+	buf_release(&tmp);
+	free(path);
+	return err;
+}

@@ -1,0 +1,70 @@
+#ifndef LEPTON_BACKEND_H
+#define LEPTON_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/*
+ * A backing store seen as named objects: what a remote store (a directory
+ * today; S3 and WebDAV slot in as other implementations) must offer.  Keys
+ * are store-relative paths with '/' separators ("packs/pack-ab.idx").
+ *
+ * Objects are immutable once written, with one exception: the objects that
+ * are updated with backend_put_if(), a compare-and-swap on an etag, which
+ * is how the refs manifest changes without losing a concurrent update.
+ * Every put is atomic: a reader sees the whole new object or none of it.
+ */
+
+struct backend;
+
+/* Kinds of URL this build understands: a path or file:// URL.  out gets a
+ * handle even when nothing exists there yet; `what` names the store in
+ * messages (the URL without credentials). */
+int backend_open(struct backend **out, const char *url);
+void backend_free(struct backend *b);
+const char *backend_name(const struct backend *b);
+
+/* A local path for the store when it is a directory (NULL otherwise):
+ * directory stores are opened as a local store for fsck and gc. */
+const char *backend_local_path(const struct backend *b);
+
+/* The whole object appended to out (its limit applies); LEPTON_ENOTFOUND
+ * when there is none. */
+int backend_get(struct backend *b, const char *key, struct buf *out);
+/* len bytes from offset appended to out; a short object is LEPTON_ECORRUPT. */
+int backend_get_range(struct backend *b, const char *key, uint64_t offset, uint64_t len,
+		      struct buf *out);
+/* The whole object, streamed to fn in pieces; fn returning non-zero stops
+ * the transfer with that value. */
+typedef int (*backend_sink_fn)(void *data, const void *bytes, size_t len);
+int backend_get_stream(struct backend *b, const char *key, backend_sink_fn fn, void *data);
+
+/* 1 if the object exists, 0 if not, or a negative error. */
+int backend_exists(struct backend *b, const char *key);
+
+/* Write an object whole, from memory or from a local file (streamed). */
+int backend_put(struct backend *b, const char *key, const void *data, size_t len);
+int backend_put_file(struct backend *b, const char *key, const char *path);
+
+/* Call fn with the name of each object directly under prefix ("packs");
+ * a missing prefix lists nothing. */
+int backend_list(struct backend *b, const char *prefix, int (*fn)(void *data, const char *name),
+		 void *data);
+
+/* Remove an object; a missing one is not an error. */
+int backend_delete(struct backend *b, const char *key);
+
+/*
+ * Compare-and-swap.  backend_get_versioned() reads an object and its etag
+ * (an opaque version string; empty when the object does not exist, which
+ * is not an error).  backend_put_if() writes the object only if its etag
+ * is still etag (empty: only if it still does not exist), else returns
+ * LEPTON_ECONFLICT and writes nothing.
+ */
+int backend_get_versioned(struct backend *b, const char *key, struct buf *out, struct buf *etag);
+int backend_put_if(struct backend *b, const char *key, const void *data, size_t len,
+		   const char *etag);
+
+#endif

@@ -1,0 +1,198 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "manifest.h"
+#include "banned.h"
+
+#define MANIFEST_FIRST_LINE "lepton refs 1"
+
+void manifest_init(struct manifest *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void manifest_release(struct manifest *m)
+{
+	free(m->head);
+	for (size_t i = 0; i < m->nr_refs; i++) {
+		free(m->refs[i].name);
+		free(m->refs[i].oid);
+	}
+	free(m->refs);
+	for (size_t i = 0; i < m->nr_packs; i++)
+		free(m->packs[i].name);
+	free(m->packs);
+	manifest_init(m);
+}
+
+static int valid_word(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int valid_hex(const char *s)
+{
+	size_t n = strlen(s);
+	if (n != 40 && n != 64)
+		return 0;
+	for (; *s; s++)
+		if (!strchr("0123456789abcdef", *s))
+			return 0;
+	return 1;
+}
+
+static void add_pack(struct manifest *m, const char *name, long long retired)
+{
+	if (m->nr_packs == m->alloc_packs) {
+		m->alloc_packs = m->alloc_packs ? 2 * m->alloc_packs : 8;
+		m->packs = xrealloc(m->packs, m->alloc_packs * sizeof(*m->packs));
+	}
+	m->packs[m->nr_packs].name = xstrdup(name);
+	m->packs[m->nr_packs++].retired = retired;
+}
+
+int manifest_parse(struct manifest *m, const char *text, size_t len)
+{
+	char *copy = xmalloc(len + 1), *line, *next;
+	size_t lineno = 0;
+	int err = 0;
+
+	manifest_init(m);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	for (line = copy; *line && !err; line = next) {
+		char *a, *b, *c, *save = NULL;
+		next = strchr(line, '\n');
+		if (!next) {
+			err = lepton_error_set(LEPTON_ECORRUPT, "refs manifest is truncated");
+			break;
+		}
+		*next++ = '\0';
+		lineno++;
+		if (lineno == 1) {
+			if (strcmp(line, MANIFEST_FIRST_LINE))
+				err = lepton_error_set(LEPTON_ECORRUPT,
+						       "refs manifest has format '%.40s'; this "
+						       "git-lepton reads '%s'",
+						       line, MANIFEST_FIRST_LINE);
+			continue;
+		}
+		a = strtok_r(line, " ", &save);
+		b = a ? strtok_r(NULL, " ", &save) : NULL;
+		c = b ? strtok_r(NULL, " ", &save) : NULL;
+		if (a && !strcmp(a, "head") && b && !c && valid_word(b)) {
+			free(m->head);
+			m->head = xstrdup(b);
+		} else if (a && !strcmp(a, "pack") && b && !c && valid_word(b)) {
+			add_pack(m, b, 0);
+		} else if (a && !strcmp(a, "retired") && b && c && valid_word(b)) {
+			add_pack(m, b, atoll(c) > 0 ? atoll(c) : 1);
+		} else if (a && !strcmp(a, "ref") && b && c && valid_hex(b) && valid_word(c) &&
+			   !strtok_r(NULL, " ", &save)) {
+			manifest_set(m, c, b);
+		} else {
+			err = lepton_error_set(LEPTON_ECORRUPT,
+					       "refs manifest line %zu is malformed", lineno);
+		}
+	}
+	if (!err && lineno == 0)
+		err = lepton_error_set(LEPTON_ECORRUPT, "refs manifest is empty");
+	free(copy);
+	if (err)
+		manifest_release(m);
+	return err;
+}
+
+void manifest_format(struct buf *out, const struct manifest *m)
+{
+	buf_addstr(out, MANIFEST_FIRST_LINE "\n");
+	if (m->head)
+		buf_addf(out, "head %s\n", m->head);
+	for (size_t i = 0; i < m->nr_packs; i++)
+		if (m->packs[i].retired)
+			buf_addf(out, "retired %s %lld\n", m->packs[i].name, m->packs[i].retired);
+		else
+			buf_addf(out, "pack %s\n", m->packs[i].name);
+	for (size_t i = 0; i < m->nr_refs; i++)
+		buf_addf(out, "ref %s %s\n", m->refs[i].oid, m->refs[i].name);
+}
+
+static size_t find_ref(const struct manifest *m, const char *name, int *found)
+{
+	size_t lo = 0, hi = m->nr_refs;
+	*found = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(m->refs[mid].name, name);
+		if (!c) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const char *manifest_get(const struct manifest *m, const char *name)
+{
+	int found;
+	size_t i = find_ref(m, name, &found);
+	return found ? m->refs[i].oid : NULL;
+}
+
+void manifest_set(struct manifest *m, const char *name, const char *oid)
+{
+	int found;
+	size_t i = find_ref(m, name, &found);
+
+	if (found && oid) {
+		free(m->refs[i].oid);
+		m->refs[i].oid = xstrdup(oid);
+	} else if (found) {
+		free(m->refs[i].name);
+		free(m->refs[i].oid);
+		memmove(m->refs + i, m->refs + i + 1, (m->nr_refs - i - 1) * sizeof(*m->refs));
+		m->nr_refs--;
+	} else if (oid) {
+		if (m->nr_refs == m->alloc_refs) {
+			m->alloc_refs = m->alloc_refs ? 2 * m->alloc_refs : 16;
+			m->refs = xrealloc(m->refs, m->alloc_refs * sizeof(*m->refs));
+		}
+		memmove(m->refs + i + 1, m->refs + i, (m->nr_refs - i) * sizeof(*m->refs));
+		m->refs[i].name = xstrdup(name);
+		m->refs[i].oid = xstrdup(oid);
+		m->nr_refs++;
+	}
+}
+
+void manifest_set_head(struct manifest *m, const char *name)
+{
+	free(m->head);
+	m->head = name ? xstrdup(name) : NULL;
+}
+
+void manifest_add_pack(struct manifest *m, const char *name)
+{
+	for (size_t i = 0; i < m->nr_packs; i++)
+		if (!strcmp(m->packs[i].name, name)) {
+			m->packs[i].retired = 0;
+			return;
+		}
+	add_pack(m, name, 0);
+}
+
+void manifest_retire_pack(struct manifest *m, const char *name, long long when)
+{
+	for (size_t i = 0; i < m->nr_packs; i++)
+		if (!strcmp(m->packs[i].name, name) && !m->packs[i].retired)
+			m->packs[i].retired = when > 0 ? when : 1;
+}

@@ -1,0 +1,58 @@
+#ifndef LEPTON_MANIFEST_H
+#define LEPTON_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/*
+ * The refs manifest of a remote store (git/refs): every ref with its
+ * object id, the symbolic HEAD, and the git packs that hold the history.
+ * One object, replaced whole with a compare-and-swap, so a reader always
+ * sees refs and the packs they need from the same instant.  docs/FORMAT.md
+ * has the text layout:
+ *
+ *   lepton refs 1
+ *   head refs/heads/main
+ *   pack pack-<hex>
+ *   retired pack-<hex> <unix time>
+ *   ref <object id> <refname>
+ */
+
+#define MANIFEST_KEY   "git/refs"
+#define MANIFEST_LIMIT (64u << 20)
+
+struct manifest_ref {
+	char *name, *oid; /* oid in hex */
+};
+
+struct manifest_pack {
+	char *name;
+	long long retired; /* unix time it left the manifest's pack list; 0 while in it */
+};
+
+struct manifest {
+	char *head; /* NULL: none yet */
+	struct manifest_ref *refs;
+	size_t nr_refs, alloc_refs;
+	struct manifest_pack *packs;
+	size_t nr_packs, alloc_packs;
+};
+
+void manifest_init(struct manifest *m);
+void manifest_release(struct manifest *m);
+/* Parse text; LEPTON_ECORRUPT with the line on anything unexpected. */
+int manifest_parse(struct manifest *m, const char *text, size_t len);
+void manifest_format(struct buf *out, const struct manifest *m);
+
+/* The ref's oid, or NULL. */
+const char *manifest_get(const struct manifest *m, const char *name);
+/* Set (oid non-NULL) or delete (oid NULL) a ref; refs stay sorted. */
+void manifest_set(struct manifest *m, const char *name, const char *oid);
+void manifest_set_head(struct manifest *m, const char *name);
+/* Add a live pack (no-op when listed); retire moves it out of the live list. */
+void manifest_add_pack(struct manifest *m, const char *name);
+void manifest_retire_pack(struct manifest *m, const char *name, long long when);
+
+#endif

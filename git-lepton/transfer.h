@@ -1,0 +1,62 @@
+#ifndef LEPTON_TRANSFER_H
+#define LEPTON_TRANSFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "hash.h"
+#include "progress.h"
+#include "store.h"
+
+/*
+ * Moving model content between the local store and a remote store.  A
+ * remote store has the local store's layout (docs/FORMAT.md) on a backend:
+ * push and fetch copy frames and recipes as they are, never re-encoding,
+ * and move only what the other side lacks.
+ *
+ * Push: the frames the remote lacks (with the base chunks their deltas
+ * need) go up in packs of at most TRANSFER_PACK_LIMIT bytes, each pack
+ * before its index, and the recipes last: a file is on the remote only when
+ * everything it needs is.  Fetch: recipes and frames are checked on
+ * arrival (each frame's XXH3, its chunk id, the recipe's checksum); files
+ * are verified again by SHA-256 when they are read.
+ *
+ * The remote's pack indexes are cached under the local store
+ * (remotes/<id>/), since packs never change once written.
+ */
+
+#define TRANSFER_PACK_LIMIT (1ull << 30)
+
+struct remote_store;
+
+/* Open the store at url.  With create, a missing store is created (its
+ * format marker is written); without, it is LEPTON_ENOTFOUND.  A place that
+ * holds something else is LEPTON_EINVALID ("not a git-lepton store"). */
+int remote_store_open(struct remote_store **out, struct lepton_store *local, const char *url,
+		      int create);
+void remote_store_free(struct remote_store *rs);
+struct backend *remote_store_backend(struct remote_store *rs);
+const char *remote_store_name(const struct remote_store *rs);
+
+/* 1 if the remote has the file's recipe, 0 if not, or an error. */
+int remote_store_has_file(struct remote_store *rs, const struct lepton_oid *oid);
+
+struct transfer_stats {
+	uint64_t files, files_present; /* asked for; of those, already there */
+	uint64_t chunks, bytes;        /* frames sent or received, and their bytes */
+};
+
+/*
+ * Copy the files to the remote (push) or from it (fetch).  Files that are
+ * already on the other side cost a lookup.  quiet: no progress.  dry_run
+ * (push only): count what would be sent and send nothing.
+ */
+int transfer_push(struct remote_store *rs, struct lepton_store *local,
+		  const struct lepton_oid *files, size_t nr, int quiet, int dry_run,
+		  struct transfer_stats *stats);
+int transfer_fetch(struct remote_store *rs, struct lepton_store *local,
+		   const struct lepton_oid *files, size_t nr, int quiet,
+		   struct transfer_stats *stats);
+
+#endif
