@@ -104,11 +104,21 @@ assert_store_marker () {
 	test_cmp "$TEST_TMP/marker.expect" "$1/lepton-store"
 }
 
+# git ls-remote runs from a scratch repository of its own, so the
+# assertions below work wherever the test is (the helper wants a
+# repository; t5801 tests ls-remote outside one on its own).
+LS_REPO="$TEST_META/ls-repo"
+git init -q "$LS_REPO" || exit 1
+
+ls_remote () {
+	git -C "$LS_REPO" ls-remote "$@"
+}
+
 # remote_refs URL OUT: "oid ref" lines of what the remote lists, sorted
 # (through git ls-remote, so through the helper's list).
 remote_refs () {
 	test $# = 2 || BUG "remote_refs URL OUT"
-	git ls-remote "$1" >"$TEST_TMP/ls-remote" &&
+	ls_remote "$1" >"$TEST_TMP/ls-remote" &&
 	sed -e 's/	/ /' "$TEST_TMP/ls-remote" | grep -v '\^{}$' | LC_ALL=C sort >"$2"
 }
 
@@ -116,7 +126,7 @@ remote_refs () {
 # listed at all).
 assert_remote_ref () {
 	test $# = 3 || BUG "assert_remote_ref URL REF OID"
-	git ls-remote "$1" >"$TEST_TMP/ls-remote" || return 1
+	ls_remote "$1" >"$TEST_TMP/ls-remote" || return 1
 	_arr_got=$(awk -v ref="$2" '$2 == ref { print $1 }' "$TEST_TMP/ls-remote")
 	test "$_arr_got" = "$3" && return 0
 	echo >&4 "remote '$1' has $2 at '${_arr_got:-nothing}', expected '${3:-nothing}'"
@@ -174,4 +184,25 @@ assert_oid_content () {
 		return 1
 	}
 	test_cmp_bin "$2" "$TEST_TMP/content"
+}
+
+# assert_local_store_sound: git lepton fsck --full of the current
+# repository finds nothing damaged.  Content that is only on the remote
+# ("missing content", which fsck still counts as a problem) is tolerated
+# here; t5801 tests fsck of a fresh clone on its own.
+assert_local_store_sound () {
+	git lepton fsck --full >"$TEST_TMP/fsck.out" 2>&1
+	_als_code=$?
+	test $_als_code -le 1 || {
+		echo >&4 "git lepton fsck --full exited with $_als_code"
+		cat "$TEST_TMP/fsck.out" >&4
+		return 1
+	}
+	if grep "^error:" "$TEST_TMP/fsck.out" | grep -v "^error: missing content " >"$TEST_TMP/fsck.bad"
+	then
+		echo >&4 "the local store is damaged:"
+		cat "$TEST_TMP/fsck.out" >&4
+		return 1
+	fi
+	return 0
 }

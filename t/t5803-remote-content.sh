@@ -17,9 +17,14 @@ STORE="$TRASH_DIRECTORY/store"
 URL="lepton::$STORE"
 CHUNK=$LEPTON_CHUNK_SIZE
 
-# skip_clone DIR: a clone of the store with pointers only.
+# skip_clone DIR: a clone of the store with pointers only, and an empty
+# local store.  (A pointers-only clone still downloads the content of
+# HEAD, a known bug tested below: emptying the store lets the fetch tests
+# see what git lepton fetch alone brings.)
 skip_clone () {
-	GIT_LEPTON_SKIP_SMUDGE=1 git clone -q "$URL" "$1"
+	GIT_LEPTON_SKIP_SMUDGE=1 git clone -q "$URL" "$1" &&
+	rm -rf "$1/.git/lepton/packs" "$1/.git/lepton/recipes" &&
+	mkdir "$1/.git/lepton/packs" "$1/.git/lepton/recipes"
 }
 
 # assert_materialised REPO PATH...: each PATH in REPO holds content, not
@@ -100,7 +105,7 @@ test_expect_success 'clone smudges every file from the remote' '
 		assert_in_store $BIG2 &&
 		assert_in_store $M1 &&
 		assert_in_store $C1 &&
-		git lepton fsck &&
+		assert_local_store_sound &&
 		assert_clean_status
 	)
 '
@@ -118,20 +123,40 @@ test_expect_success 'checkout of an older version brings its content' '
 '
 
 test_expect_success 'GIT_LEPTON_SKIP_SMUDGE=1 clones pointers only' '
-	skip_clone ptr &&
+	GIT_LEPTON_SKIP_SMUDGE=1 git clone -q "$URL" ptr0 &&
 	make_pointer "$DATA/big2" >expect &&
-	test_cmp expect ptr/big.bin &&
+	test_cmp expect ptr0/big.bin &&
 	make_pointer "$DATA/m1" >expect &&
-	test_cmp expect ptr/model.safetensors &&
+	test_cmp expect ptr0/model.safetensors &&
+	make_pointer "$DATA/c1" >expect &&
+	test_cmp expect ptr0/sub/c.bin &&
+	(cd ptr0 && assert_clean_status)
+'
+
+# Bug: the filter process answers "delayed" for content it lacks and
+# downloads it in one batch before filter_smudge looks at
+# GIT_LEPTON_SKIP_SMUDGE (filter/process.c, serve_smudge): the clone
+# writes pointers but has downloaded all of HEAD'"'"'s content.
+test_expect_failure 'a pointers-only clone downloads no content' '
 	(
-		cd ptr &&
+		cd ptr0 &&
 		assert_not_in_store $BIG2 &&
 		assert_not_in_store $M1 &&
 		assert_not_in_store $C1 &&
-		assert_clean_status &&
 		git lepton ls-files >../ls &&
 		test_grep " - big.bin" ../ls
 	)
+'
+
+test_expect_success 'git lepton ls-files tells content that is not here' '
+	skip_clone ptr &&
+	(
+		cd ptr &&
+		assert_not_in_store $BIG2 &&
+		git lepton ls-files >../ls
+	) &&
+	test_grep " - big.bin" ls &&
+	test_grep " - model.safetensors" ls
 '
 
 test_expect_success LEPTON_FETCH 'git lepton fetch --include and --exclude' '
@@ -163,18 +188,31 @@ test_expect_success LEPTON_FETCH 'git checkout materialises fetched content' '
 	assert_materialised ptr big.bin model.safetensors sub/c.bin
 '
 
-test_expect_success LEPTON_FETCH 'git lepton fetch REV and --all' '
+test_expect_success LEPTON_FETCH 'git lepton fetch REMOTE REV' '
 	skip_clone ptr2 &&
 	(
 		cd ptr2 &&
 		git lepton fetch origin HEAD~1 &&
 		assert_in_store $BIG1 &&
 		assert_not_in_store $BIG2 &&
+		assert_in_store $M1 &&
+		assert_in_store $C1
+	)
+'
+
+# Bug: git lepton fetch --all hands "--all" to git rev-list on standard
+# input (git-lepton/remote.c), which git before 2.42 refuses: "fatal:
+# options not supported in --stdin mode", "git rev-list failed".
+test_expect_failure LEPTON_FETCH 'git lepton fetch --all' '
+	skip_clone ptr2b &&
+	(
+		cd ptr2b &&
 		git lepton fetch --all &&
+		assert_in_store $BIG1 &&
 		assert_in_store $BIG2 &&
 		assert_in_store $M1 &&
 		assert_in_store $C1 &&
-		git lepton fsck
+		assert_local_store_sound
 	)
 '
 
@@ -210,7 +248,7 @@ test_expect_success LEPTON_PULL 'git lepton pull fetches and materialises HEAD' 
 	test_cmp_bin "$DATA/m1" ptr4/model.safetensors &&
 	test_cmp_bin "$DATA/c1" ptr4/sub/c.bin &&
 	assert_materialised ptr4 big.bin model.safetensors sub/c.bin &&
-	(cd ptr4 && git lepton fsck)
+	(cd ptr4 && assert_local_store_sound)
 '
 
 test_expect_success LEPTON_PUSH 'git lepton push uploads content and leaves the refs alone' '
@@ -265,16 +303,17 @@ test_expect_success 'a damaged chunk in the remote: clone fails clearly, no wron
 	done &&
 	if test -d bad/.git
 	then
-		(cd bad && git lepton fsck)
+		(cd bad && assert_local_store_sound)
 	fi
 '
 
 test_expect_success LEPTON_FETCH 'a damaged chunk in the remote: git lepton fetch fails, the local store stays clean' '
 	GIT_LEPTON_SKIP_SMUDGE=1 git clone -q "lepton::$TRASH_DIRECTORY/store-bad" bad2 &&
+	rm -rf bad2/.git/lepton/packs bad2/.git/lepton/recipes &&
 	(
 		cd bad2 &&
-		test_must_fail git lepton fetch --all 2>../err &&
-		git lepton fsck --full
+		test_must_fail git lepton fetch 2>../err &&
+		assert_local_store_sound
 	) &&
 	test_grep -i -e corrupt -e checksum -e damaged -e mismatch -e "does not match" err
 '
