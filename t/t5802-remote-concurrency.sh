@@ -107,6 +107,37 @@ run_pushers () {
 	return 0
 }
 
+# reader: while reader.stop does not exist (at most 30 rounds), clone
+# the store and check the clone: git fsck clean, every file checked out
+# (a ref whose history or content is missing would fail one or the
+# other).  reader.status says ok, or what failed.
+reader () {
+	_rd_k=0
+	while ! test -f reader.stop && test $_rd_k -lt 30
+	do
+		_rd_k=$(($_rd_k + 1))
+		rm -rf "reader$_rd_k"
+		if ! git clone -q "$URL" "reader$_rd_k" >"reader.out" 2>&1
+		then
+			echo "clone $_rd_k failed: $(cat reader.out)" >reader.status
+			return 1
+		fi
+		if ! git -C "reader$_rd_k" fsck >"reader.out" 2>&1
+		then
+			echo "git fsck of clone $_rd_k failed: $(cat reader.out)" >reader.status
+			return 1
+		fi
+		if ! (cd "reader$_rd_k" && assert_clean_status) 2>reader.out 4>&2
+		then
+			echo "clone $_rd_k is not clean: $(cat reader.out)" >reader.status
+			return 1
+		fi
+		rm -rf "reader$_rd_k"
+	done
+	echo ok >reader.status
+	echo "$_rd_k" >reader.rounds
+}
+
 # start_gc REPO: git lepton gc --remote origin in the background; its
 # exit code goes to gc.code, its process id to $gc_pid.
 start_gc () {
@@ -158,11 +189,27 @@ test_expect_success 'setup: a store and one clone per pusher' '
 	: >accepted.branch
 '
 
-test_expect_success "$N pushers on one branch, $ROUNDS rounds, retrying like users" '
+# start_reader: reader in the background, its process id in $reader_pid.
+start_reader () {
+	rm -f reader.stop reader.status reader.rounds
+	reader </dev/null 3>/dev/null 4>/dev/null &
+	reader_pid=$!
+}
+
+test_expect_success "$N pushers on one branch, $ROUNDS rounds, retrying like users, while clones run" '
 	rm -f status.* rejects.* &&
+	start_reader &&
 	run_pushers pusher_same &&
+	touch reader.stop &&
+	{ wait $reader_pid || :; } &&
 	check_statuses &&
-	test_line_count = $(($N * $ROUNDS)) accepted.same
+	test_line_count = $(($N * $ROUNDS)) accepted.same &&
+	echo "clones made during the pushes: $(cat reader.rounds)" >&3
+'
+
+test_expect_success 'every clone made during the pushes was complete' '
+	echo ok >expect &&
+	test_cmp expect reader.status
 '
 
 test_expect_success 'the losers saw git'"'"'s refusal: [rejected] with fetch first or non-fast-forward' '
