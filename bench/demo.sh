@@ -9,7 +9,9 @@
 # the caller's global git config is left alone), commits two versions of a
 # synthetic model (v0, then v1 with 10 % of its tensors retrained), shows
 # what git holds (a Git LFS v1 pointer) and what .git/lepton holds, then
-# deletes the file and checks out each version again, comparing every byte.
+# deletes the file and checks out each version again, comparing every byte;
+# then pushes everything to a directory store (a lepton:: remote) and
+# clones it back into a second repository.
 # Each step prints a line starting with "==> ", then the commands it runs.
 # Exits non-zero at the first step that fails.  Takes a few seconds.
 #
@@ -29,6 +31,8 @@ STEPS="
 	store_size
 	restore_v0
 	restore_v1
+	push
+	clone
 "
 
 SIZE_MB=64
@@ -108,7 +112,7 @@ mib() { awk -v n="$(stat -c %s "$1")" 'BEGIN { printf "%.1f MiB", n / 1048576 }'
 step_init() {
 	say "a fresh repository in $REPO"
 	mkdir -p "$MODELS"
-	run git init -q "$REPO"
+	run git init -q -b main "$REPO"
 	cd "$REPO"
 	# only this repository's config: identity, no signing, whatever the caller has
 	git config user.name "Lepton Demo"
@@ -184,6 +188,29 @@ step_restore_v1() {
 	run git checkout HEAD -- model.safetensors
 	check_same model.safetensors "$MODELS/v1.safetensors"
 	run git status --short
+}
+
+step_push() {
+	say "push history and model content to a store in a directory"
+	run git remote add origin "lepton::$DEMO/store"
+	run git push -u origin main
+	run cat "$DEMO/store/git/refs"
+	run du -sh "$DEMO/store"
+}
+
+step_clone() {
+	say "clone it back: history, then each model version, verified"
+	cd "$DEMO"
+	run git clone --no-checkout "lepton::$DEMO/store" clone
+	cd clone
+	git config user.name "Lepton Demo"
+	git config user.email demo@example.com
+	run git lepton install --local
+	run git checkout main
+	check_same model.safetensors "$MODELS/v1.safetensors"
+	run git checkout -q HEAD~1
+	check_same model.safetensors "$MODELS/v0.safetensors"
+	run git checkout -q main
 }
 
 for step in $STEPS; do

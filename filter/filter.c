@@ -156,7 +156,7 @@ static int spool_through(struct lepton_store *s, const struct buf *head, filter_
 	return err;
 }
 
-static int skip_smudge(void)
+int filter_skip_smudge(void)
 {
 	const char *v = getenv("GIT_LEPTON_SKIP_SMUDGE");
 	return v && *v && strcmp(v, "0") && strcmp(v, "false");
@@ -201,7 +201,7 @@ int filter_smudge(struct lepton_store *s, const char *path, filter_read_fn rd, v
 		goto done;
 	}
 	oid_to_hex(hex, &p.oid);
-	if (skip_smudge()) {
+	if (filter_skip_smudge()) {
 		/* a clone of pointers only: content comes later with git lepton pull */
 		err = copy_through(&head, rd, rctx, ended, wr, wctx, before_content);
 		if (!err)

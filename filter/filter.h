@@ -50,6 +50,9 @@ enum smudge_result {
 int filter_smudge(struct lepton_store *s, const char *path, filter_read_fn rd, void *rctx,
 		  filter_write_fn wr, void *wctx, int (*before_content)(void *wctx));
 
+/* GIT_LEPTON_SKIP_SMUDGE is set: smudge leaves pointers as they are. */
+int filter_skip_smudge(void);
+
 /* The long-running filter on stdin and stdout (git's filter.<driver>.process). */
 int filter_process(struct lepton_store *s, int in, int out);
 

@@ -382,7 +382,7 @@ int filter_process(struct lepton_store *s, int in, int out)
 	struct buf command = BUF_INIT, path = BUF_INIT;
 	struct delay_queue delayed = { 0 };
 	char *buf = xmalloc(PKT_MAX_DATA + 1);
-	int err, delay = store_can_fetch(s), can_delay;
+	int err, delay = store_can_fetch(s) && !filter_skip_smudge(), can_delay;
 
 	/* Bigger pipes mean fewer switches between git and us per gigabyte;
 	 * where the kernel refuses, the default size works as well. */

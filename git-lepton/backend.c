@@ -300,6 +300,26 @@ done:
 	return err;
 }
 
+int backend_put_link(struct backend *b, const char *key, const char *path)
+{
+	struct buf tmp = BUF_INIT;
+	char *dest = object_path(b, key);
+	int err = 0;
+
+	buf_addf(&tmp, "%s/tmp/link-%ld-%lx", b->root, (long)getpid(), (unsigned long)rand());
+	if (make_leading_dirs(tmp.data) || make_leading_dirs(dest)) {
+		err = lepton_error_wrap(LEPTON_EIO, "store '%s' is not writable", b->name);
+	} else if (link(path, tmp.data) < 0) {
+		err = 1; /* another file system, or links refused: the caller copies */
+	} else if (rename(tmp.data, dest) < 0) {
+		err = lepton_error_errno(LEPTON_EIO, "cannot write '%s'", dest);
+		unlink(tmp.data);
+	}
+	buf_release(&tmp);
+	free(dest);
+	return err;
+}
+
 int backend_list(struct backend *b, const char *prefix, int (*fn)(void *data, const char *name),
 		 void *data)
 {

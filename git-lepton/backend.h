@@ -48,6 +48,12 @@ int backend_exists(struct backend *b, const char *key);
 int backend_put(struct backend *b, const char *key, const void *data, size_t len);
 int backend_put_file(struct backend *b, const char *key, const char *path);
 
+/* Put a local file that will never change as an object without copying
+ * it (a hard link, when the store is a directory on the same file system):
+ * 0 when done, 1 when this backend or place cannot (then copy it), or an
+ * error. */
+int backend_put_link(struct backend *b, const char *key, const char *path);
+
 /* Call fn with the name of each object directly under prefix ("packs");
  * a missing prefix lists nothing. */
 int backend_list(struct backend *b, const char *prefix, int (*fn)(void *data, const char *name),

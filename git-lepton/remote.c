@@ -163,6 +163,13 @@ done:
 	return err;
 }
 
+void remote_store_configure(struct remote_store *rs, struct lepton_repo *r)
+{
+	remote_store_set_options(
+	    rs, (unsigned)repo_config_int(r, "lepton.concurrency", TRANSFER_DEFAULT_THREADS),
+	    repo_config_bool(r, "lepton.hardlinks", 1));
+}
+
 int remote_open_for(struct remote_store **out, struct lepton_repo *r, struct lepton_store *local,
 		    const char *remote_name, int create)
 {
@@ -170,6 +177,8 @@ int remote_open_for(struct remote_store **out, struct lepton_repo *r, struct lep
 	int err = remote_store_url(r, remote_name, &url);
 	if (!err)
 		err = remote_store_open(out, local, url.data, create);
+	if (!err)
+		remote_store_configure(*out, r);
 	buf_release(&url);
 	return err;
 }

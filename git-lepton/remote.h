@@ -23,6 +23,9 @@ int remote_store_url(struct lepton_repo *r, const char *remote_name, struct buf 
 int remote_open_for(struct remote_store **out, struct lepton_repo *r, struct lepton_store *local,
 		    const char *remote_name, int create);
 
+/* Apply the repository's lepton.concurrency and lepton.hardlinks. */
+void remote_store_configure(struct remote_store *rs, struct lepton_repo *r);
+
 /* Make store_reader_open() on s fetch missing content from the
  * repository's remote store (opened on first need).  The returned state is
  * freed with remote_fetch_hook_free() after the store. */

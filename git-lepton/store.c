@@ -1182,3 +1182,35 @@ const char *store_tmpdir(const struct lepton_store *s)
 {
 	return s->tmpdir;
 }
+
+int store_chunk_pack(struct lepton_store *s, const struct lepton_oid *chunk, struct pack **out)
+{
+	uint64_t off, len;
+	char hex[OID_HEXSZ + 1];
+	if (!find_chunk(s, chunk, out, &off, &len))
+		return lepton_error_set(LEPTON_ENOTFOUND, "chunk '%s' is not in the store",
+					oid_to_hex(hex, chunk));
+	return 0;
+}
+
+int store_read_frame_header(struct lepton_store *s, const struct lepton_oid *chunk,
+			    struct frame_header *h)
+{
+	struct pack *p;
+	uint64_t off, len;
+	struct buf head = BUF_INIT;
+	char hex[OID_HEXSZ + 1];
+	int err;
+
+	if (!find_chunk(s, chunk, &p, &off, &len))
+		return lepton_error_set(LEPTON_ENOTFOUND, "chunk '%s' is not in the store",
+					oid_to_hex(hex, chunk));
+	err = pack_read_frame(
+	    p, off,
+	    len < FRAME_HEADER_SIZE + FRAME_BASE_SIZE ? len : FRAME_HEADER_SIZE + FRAME_BASE_SIZE,
+	    &head);
+	if (!err)
+		err = frame_header_parse(h, (unsigned char *)head.data, head.len);
+	buf_release(&head);
+	return err;
+}

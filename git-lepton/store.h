@@ -156,5 +156,13 @@ int store_read_frame(struct lepton_store *s, const struct lepton_oid *chunk, str
 int store_add_frames_begin(struct lepton_store *s, struct pack_writer *w);
 int store_add_frames_commit(struct lepton_store *s, struct pack_writer *w);
 const char *store_tmpdir(const struct lepton_store *s);
+/* The pack a chunk is read from (owned by the store), so that a transfer
+ * can send a pack whole when every chunk in it is wanted. */
+struct pack;
+struct frame_header;
+int store_chunk_pack(struct lepton_store *s, const struct lepton_oid *chunk, struct pack **out);
+/* Only a frame's header: what a transfer needs to find delta bases. */
+int store_read_frame_header(struct lepton_store *s, const struct lepton_oid *chunk,
+			    struct frame_header *h);
 
 #endif

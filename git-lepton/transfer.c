@@ -1,8 +1,10 @@
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -25,6 +27,8 @@ struct remote_store {
 	char *cache_tmp;
 	struct pack *packs;
 	size_t nr_packs, alloc_packs;
+	unsigned concurrency; /* threads that download at once */
+	int links;            /* whole packs may go as hard links */
 };
 
 /* ---- opening ---------------------------------------------------------- */
@@ -112,6 +116,8 @@ int remote_store_open(struct remote_store **out, struct lepton_store *local, con
 	rs->cache_dir = buf_detach(&dir, NULL);
 	buf_addf(&dir, "%s/tmp", rs->cache_dir);
 	rs->cache_tmp = buf_detach(&dir, NULL);
+	rs->concurrency = TRANSFER_DEFAULT_THREADS;
+	rs->links = 1;
 	if ((err = make_dirs(rs->cache_tmp)))
 		goto fail;
 	*out = rs;
@@ -223,6 +229,21 @@ static int reload_indexes(struct remote_store *rs)
 	buf_init_limit(&idx, IDX_LIMIT);
 	if ((err = backend_list(rs->b, "packs", collect_idx, &names)))
 		goto done;
+	/* packs a gc retired: forget them (their frames are in the new pack) */
+	for (size_t i = 0; i < rs->nr_packs;) {
+		int listed = 0;
+		for (size_t k = 0; k < names.nr && !listed; k++)
+			listed = !strcmp(names.names[k], rs->packs[i].name);
+		if (listed) {
+			i++;
+			continue;
+		}
+		buf_reset(&path);
+		buf_addf(&path, "%s/%s.idx", rs->cache_dir, rs->packs[i].name);
+		unlink(path.data);
+		pack_close(&rs->packs[i]);
+		rs->packs[i] = rs->packs[--rs->nr_packs];
+	}
 	for (size_t i = 0; i < names.nr && !err; i++) {
 		struct stat st;
 		if (have_cached(rs, names.names[i]))
@@ -316,20 +337,18 @@ struct outgoing {
 	uint64_t bytes;
 };
 
-/* Send the pack being built: the pack, then its index (the index makes it
- * visible), both named by the index's hash.  The index stays in the cache. */
-static int send_pack(struct outgoing *o)
+/* Upload a finished pack writer's pack: the pack, then its index (the
+ * index makes it visible), both named by the index's hash.  The index stays
+ * in the cache; final_name (if not NULL) gets the name. */
+static int upload_pack(struct remote_store *rs, struct pack_writer *w, struct buf *final_name)
 {
-	struct remote_store *rs = o->rs;
 	struct buf name = BUF_INIT, path = BUF_INIT, key = BUF_INIT, idx = BUF_INIT;
 	struct buf final = BUF_INIT;
 	struct lepton_oid id;
 	char hex[OID_HEXSZ + 1];
 	int err;
 
-	o->open = 0;
-	o->bytes = 0;
-	if ((err = pack_writer_commit(&o->w, rs->cache_tmp, rs->cache_tmp, 0, &name)))
+	if ((err = pack_writer_commit(w, rs->cache_tmp, rs->cache_tmp, 0, &name)))
 		goto done;
 	buf_addf(&path, "%s/%s.idx", rs->cache_tmp, name.data);
 	if ((err = buf_read_file(&idx, path.data)))
@@ -351,6 +370,8 @@ static int send_pack(struct outgoing *o)
 	if (!have_cached(rs, final.data) &&
 	    !(err = write_file_atomic(rs->cache_tmp, path.data, idx.data, idx.len, 0)))
 		err = add_cached(rs, final.data);
+	if (!err && final_name)
+		buf_addstr(final_name, final.data);
 cleanup:
 	buf_reset(&path);
 	buf_addf(&path, "%s/%s.pack", rs->cache_tmp, name.data);
@@ -367,6 +388,13 @@ done:
 	return err;
 }
 
+static int send_pack(struct outgoing *o)
+{
+	o->open = 0;
+	o->bytes = 0;
+	return upload_pack(o->rs, &o->w, NULL);
+}
+
 static int send_frame(struct outgoing *o, const struct lepton_oid *chunk, const struct buf *frame)
 {
 	int err;
@@ -381,6 +409,58 @@ static int send_frame(struct outgoing *o, const struct lepton_oid *chunk, const 
 	return o->bytes >= TRANSFER_PACK_LIMIT ? send_pack(o) : 0;
 }
 
+/* A local pack every chunk of which goes to the remote: it can go whole. */
+struct pack_tally {
+	struct pack *pack;
+	uint32_t wanted;
+	int linked;
+};
+
+static struct pack_tally *tally_find(struct pack_tally *t, size_t nr, const struct pack *p)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (t[i].pack == p)
+			return &t[i];
+	return NULL;
+}
+
+/* Link a whole local pack into a directory store (named, as every remote
+ * pack, by its index's hash): 0 when linked, 1 when it must be copied. */
+static int link_pack(struct remote_store *rs, struct pack *p)
+{
+	struct buf idx_path = BUF_INIT, idx = BUF_INIT, key = BUF_INIT, final = BUF_INIT;
+	struct buf cache = BUF_INIT;
+	struct lepton_oid id;
+	char hex[OID_HEXSZ + 1];
+	size_t len = strlen(p->path);
+	int err;
+
+	buf_add(&idx_path, p->path, len - 5); /* ".pack" */
+	buf_addstr(&idx_path, ".idx");
+	if ((err = buf_read_file(&idx, idx_path.data)))
+		goto done;
+	sha256_buffer(&id, idx.data, idx.len);
+	buf_addf(&final, "pack-%s", oid_to_hex(hex, &id));
+	buf_addf(&key, "packs/%s.pack", final.data);
+	if ((err = backend_put_link(rs->b, key.data, p->path)))
+		goto done;
+	buf_reset(&key);
+	buf_addf(&key, "packs/%s.idx", final.data);
+	if ((err = backend_put(rs->b, key.data, idx.data, idx.len)))
+		goto done;
+	buf_addf(&cache, "%s/%s.idx", rs->cache_dir, final.data);
+	if (!have_cached(rs, final.data) &&
+	    !(err = write_file_atomic(rs->cache_tmp, cache.data, idx.data, idx.len, 0)))
+		err = add_cached(rs, final.data);
+done:
+	buf_release(&idx_path);
+	buf_release(&idx);
+	buf_release(&key);
+	buf_release(&final);
+	buf_release(&cache);
+	return err;
+}
+
 int transfer_push(struct remote_store *rs, struct lepton_store *local,
 		  const struct lepton_oid *files, size_t nr, int quiet, int dry_run,
 		  struct transfer_stats *stats)
@@ -389,10 +469,13 @@ int transfer_push(struct remote_store *rs, struct lepton_store *local,
 	struct oidset remote_has = { 0 };
 	struct buf frame = BUF_INIT, key = BUF_INIT, *recipes = NULL;
 	struct lepton_oid *recipe_ids = NULL;
-	size_t nr_recipes = 0;
+	struct pack_tally *tally = NULL;
+	struct pack **chunk_pack = NULL;
+	size_t nr_recipes = 0, nr_tally = 0;
 	struct outgoing o = { rs, local, { 0 }, 0, 0 };
 	struct progress progress;
 	char hex[OID_HEXSZ + 1];
+	uint64_t dummy_off, dummy_len;
 	int err = 0;
 
 	memset(stats, 0, sizeof(*stats));
@@ -428,23 +511,55 @@ int transfer_push(struct remote_store *rs, struct lepton_store *local,
 		}
 		recipe_ids[nr_recipes++] = files[i];
 		for (size_t c = 0; c < r.nr; c++)
-			if (!remote_find(rs, &r.chunks[c].oid, &(uint64_t){ 0 }, &(uint64_t){ 0 }))
+			if (!remote_find(rs, &r.chunks[c].oid, &dummy_off, &dummy_len))
 				chunk_queue_add(&q, &r.chunks[c].oid);
 		recipe_release(&r);
 	}
-
-	progress_start(&progress, "Uploading model content", q.nr, !quiet && progress_enabled());
+	/* the bases of deltas go with them (the queue grows as they turn up) */
 	for (size_t i = 0; i < q.nr; i++) {
 		struct frame_header h;
+		if ((err = store_read_frame_header(local, &q.ids[i], &h)))
+			goto done;
+		if ((h.flags & FRAME_HAS_BASE) && !remote_find(rs, &h.base, &dummy_off, &dummy_len))
+			chunk_queue_add(&q, &h.base);
+	}
+
+	/* local packs wanted whole go as they are where the store allows */
+	chunk_pack = xcalloc(q.nr ? q.nr : 1, sizeof(*chunk_pack));
+	tally = xcalloc(q.nr ? q.nr : 1, sizeof(*tally));
+	for (size_t i = 0; i < q.nr; i++) {
+		struct pack_tally *t;
+		if ((err = store_chunk_pack(local, &q.ids[i], &chunk_pack[i])))
+			goto done;
+		t = tally_find(tally, nr_tally, chunk_pack[i]);
+		if (!t) {
+			t = &tally[nr_tally++];
+			t->pack = chunk_pack[i];
+		}
+		t->wanted++;
+	}
+	progress_start(&progress, "Uploading model content", q.nr, !quiet && progress_enabled());
+	for (size_t i = 0; i < nr_tally && !dry_run && rs->links && backend_local_path(rs->b);
+	     i++) {
+		if (tally[i].wanted != tally[i].pack->count)
+			continue;
+		if ((err = link_pack(rs, tally[i].pack)) < 0)
+			goto done;
+		tally[i].linked = !err;
+		err = 0;
+	}
+	for (size_t i = 0; i < q.nr; i++) {
+		struct pack_tally *t = tally_find(tally, nr_tally, chunk_pack[i]);
+		if (t->linked) {
+			uint64_t off, len;
+			pack_find(t->pack, &q.ids[i], &off, &len);
+			stats->chunks++;
+			stats->bytes += len;
+			progress_add(&progress, 1, len);
+			continue;
+		}
 		if ((err = store_read_frame(local, &q.ids[i], &frame)))
 			goto done;
-		if ((err = frame_header_parse(&h, (unsigned char *)frame.data, frame.len)))
-			goto done;
-		if ((h.flags & FRAME_HAS_BASE) &&
-		    !remote_find(rs, &h.base, &(uint64_t){ 0 }, &(uint64_t){ 0 })) {
-			chunk_queue_add(&q, &h.base);
-			progress.total = q.nr;
-		}
 		stats->chunks++;
 		stats->bytes += frame.len;
 		if (!dry_run && (err = send_frame(&o, &q.ids[i], &frame)))
@@ -466,6 +581,8 @@ done:
 		buf_release(&recipes[i]);
 	free(recipes);
 	free(recipe_ids);
+	free(tally);
+	free(chunk_pack);
 	chunk_queue_release(&q);
 	oidset_release(&remote_has);
 	buf_release(&frame);
@@ -475,23 +592,167 @@ done:
 
 /* ---- fetch -------------------------------------------------------------- */
 
+/* Frames come down on several threads; the pack being written, the queue
+ * (which grows as delta bases turn up) and the counts are the lock's. */
+struct incoming {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct remote_store *rs;
+	struct lepton_store *local;
+	struct chunk_queue *q;
+	size_t next;
+	unsigned busy;
+	int err;
+	char *message;
+	struct pack_writer w;
+	int open;
+	uint64_t in_pack;
+	struct transfer_stats *stats;
+	struct progress *progress;
+};
+
+/* Download and check one frame, on a worker, without the lock. */
+static int download_frame(struct incoming *in, const struct lepton_oid *chunk, struct buf *frame,
+			  struct frame_header *h)
+{
+	struct remote_store *rs = in->rs;
+	struct buf key = BUF_INIT;
+	char hex[OID_HEXSZ + 1];
+	uint64_t offset, len;
+	struct pack *p = remote_find(rs, chunk, &offset, &len);
+	int err;
+
+	if (!p)
+		return lepton_error_set(LEPTON_ENOTFOUND,
+					"chunk '%s' is missing from store '%s'; run 'git lepton "
+					"fsck' where it was pushed from",
+					oid_to_hex(hex, chunk), backend_name(rs->b));
+	if (len > FRAME_READ_LIMIT)
+		return lepton_error_set(LEPTON_ECORRUPT, "index '%s' of store '%s' is damaged",
+					p->name, backend_name(rs->b));
+	buf_reset(frame);
+	buf_addf(&key, "packs/%s.pack", p->name);
+	err = backend_get_range(rs->b, key.data, offset, len, frame);
+	buf_release(&key);
+	if (!err && (err = check_frame(h, (unsigned char *)frame->data, frame->len, chunk)))
+		err = lepton_error_wrap(err, "store '%s'", backend_name(rs->b));
+	return err;
+}
+
+/* With the lock: put a checked frame in the local pack. */
+static int keep_frame(struct incoming *in, const struct lepton_oid *chunk, const struct buf *frame,
+		      const struct frame_header *h)
+{
+	int err;
+	if ((h->flags & FRAME_HAS_BASE) && !store_has_chunk(in->local, &h->base)) {
+		chunk_queue_add(in->q, &h->base);
+		in->progress->total = in->q->nr;
+	}
+	if (!in->open) {
+		if ((err = store_add_frames_begin(in->local, &in->w)))
+			return err;
+		in->open = 1;
+	}
+	if ((err = pack_writer_add(&in->w, chunk, frame->data, frame->len)))
+		return err;
+	in->in_pack += frame->len;
+	in->stats->chunks++;
+	in->stats->bytes += frame->len;
+	progress_add(in->progress, 1, frame->len);
+	if (in->in_pack >= TRANSFER_PACK_LIMIT) {
+		in->open = 0;
+		in->in_pack = 0;
+		return store_add_frames_commit(in->local, &in->w);
+	}
+	return 0;
+}
+
+static void *fetch_worker(void *arg)
+{
+	struct incoming *in = arg;
+	struct buf frame;
+
+	buf_init_limit(&frame, FRAME_READ_LIMIT);
+	pthread_mutex_lock(&in->lock);
+	for (;;) {
+		struct lepton_oid chunk;
+		struct frame_header h;
+		int err;
+
+		while (!in->err && in->next == in->q->nr && in->busy)
+			pthread_cond_wait(&in->cond, &in->lock);
+		if (in->err || in->next == in->q->nr)
+			break;
+		chunk = in->q->ids[in->next++];
+		in->busy++;
+		pthread_mutex_unlock(&in->lock);
+
+		err = download_frame(in, &chunk, &frame, &h);
+
+		pthread_mutex_lock(&in->lock);
+		in->busy--;
+		if (!err && !in->err)
+			err = keep_frame(in, &chunk, &frame, &h);
+		if (err && !in->err) {
+			in->err = err;
+			in->message = xstrdup(lepton_error_last());
+		}
+		pthread_cond_broadcast(&in->cond);
+	}
+	pthread_cond_broadcast(&in->cond);
+	pthread_mutex_unlock(&in->lock);
+	buf_release(&frame);
+	return NULL;
+}
+
+static int fetch_frames(struct remote_store *rs, struct lepton_store *local, struct chunk_queue *q,
+			struct transfer_stats *stats, struct progress *progress)
+{
+	struct incoming in = {
+		.rs = rs, .local = local, .q = q, .stats = stats, .progress = progress
+	};
+	pthread_t threads[TRANSFER_MAX_THREADS];
+	unsigned nr = rs->concurrency, started = 0;
+	int err;
+
+	pthread_mutex_init(&in.lock, NULL);
+	pthread_cond_init(&in.cond, NULL);
+	for (unsigned i = 0; i < nr; i++)
+		if (!pthread_create(&threads[started], NULL, fetch_worker, &in))
+			started++;
+	if (!started)
+		fetch_worker(&in);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	err = in.err;
+	if (!err && in.open) {
+		in.open = 0;
+		err = store_add_frames_commit(local, &in.w);
+	}
+	if (in.open)
+		pack_writer_abort(&in.w);
+	if (in.err)
+		lepton_error_set(in.err, "%s", in.message);
+	free(in.message);
+	pthread_mutex_destroy(&in.lock);
+	pthread_cond_destroy(&in.cond);
+	return err;
+}
+
 int transfer_fetch(struct remote_store *rs, struct lepton_store *local,
 		   const struct lepton_oid *files, size_t nr, int quiet,
 		   struct transfer_stats *stats)
 {
 	struct chunk_queue q = { 0 };
 	struct oidset wanted = { 0 };
-	struct buf key = BUF_INIT, frame, *recipes = NULL;
+	struct buf key = BUF_INIT, *recipes = NULL;
 	struct lepton_oid *recipe_ids = NULL;
 	size_t nr_recipes = 0;
-	struct pack_writer w;
-	int open = 0, err = 0;
-	uint64_t in_pack = 0;
+	int err = 0;
 	struct progress progress;
 	char hex[OID_HEXSZ + 1];
 
 	memset(stats, 0, sizeof(*stats));
-	buf_init_limit(&frame, FRAME_READ_LIMIT);
 	recipes = xcalloc(nr ? nr : 1, sizeof(*recipes));
 	recipe_ids = xcalloc(nr ? nr : 1, sizeof(*recipe_ids));
 	for (size_t i = 0; i < nr; i++) {
@@ -533,75 +794,204 @@ int transfer_fetch(struct remote_store *rs, struct lepton_store *local,
 		goto done;
 
 	progress_start(&progress, "Downloading model content", q.nr, !quiet && progress_enabled());
-	for (size_t i = 0; i < q.nr; i++) {
-		struct frame_header h;
-		uint64_t offset, len;
-		struct pack *p = remote_find(rs, &q.ids[i], &offset, &len);
-
-		if (!p) {
-			err = lepton_error_set(LEPTON_ENOTFOUND,
-					       "chunk '%s' is missing from store '%s'; run 'git "
-					       "lepton fsck' where it was pushed from",
-					       oid_to_hex(hex, &q.ids[i]), backend_name(rs->b));
-			goto done;
-		}
-		if (len > FRAME_READ_LIMIT) {
-			err = lepton_error_set(LEPTON_ECORRUPT,
-					       "index of '%s' in store '%s' is damaged", p->name,
-					       backend_name(rs->b));
-			goto done;
-		}
-		buf_reset(&frame);
-		buf_reset(&key);
-		buf_addf(&key, "packs/%s.pack", p->name);
-		if ((err = backend_get_range(rs->b, key.data, offset, len, &frame)))
-			goto done;
-		if ((err = check_frame(&h, (unsigned char *)frame.data, frame.len, &q.ids[i]))) {
-			err = lepton_error_wrap(err, "store '%s'", backend_name(rs->b));
-			goto done;
-		}
-		if ((h.flags & FRAME_HAS_BASE) && !store_has_chunk(local, &h.base)) {
-			chunk_queue_add(&q, &h.base);
-			progress.total = q.nr;
-		}
-		if (!open) {
-			if ((err = store_add_frames_begin(local, &w)))
-				goto done;
-			open = 1;
-		}
-		if ((err = pack_writer_add(&w, &q.ids[i], frame.data, frame.len)))
-			goto done;
-		in_pack += frame.len;
-		stats->chunks++;
-		stats->bytes += frame.len;
-		progress_add(&progress, 1, frame.len);
-		if (in_pack >= TRANSFER_PACK_LIMIT) {
-			open = 0;
-			in_pack = 0;
-			if ((err = store_add_frames_commit(local, &w)))
-				goto done;
-		}
-	}
-	if (open) {
-		open = 0;
-		if ((err = store_add_frames_commit(local, &w)))
-			goto done;
-	}
+	if (q.nr && (err = fetch_frames(rs, local, &q, stats, &progress)))
+		goto done;
 	for (size_t i = 0; i < nr_recipes; i++)
 		if ((err =
 			 store_put_recipe(local, &recipe_ids[i], recipes[i].data, recipes[i].len)))
 			goto done;
 	progress_stop(&progress);
 done:
-	if (open)
-		pack_writer_abort(&w);
 	for (size_t i = 0; i < nr_recipes; i++)
 		buf_release(&recipes[i]);
 	free(recipes);
 	free(recipe_ids);
 	chunk_queue_release(&q);
 	oidset_release(&wanted);
-	buf_release(&frame);
 	buf_release(&key);
+	return err;
+}
+
+void remote_store_set_options(struct remote_store *rs, unsigned concurrency, int links)
+{
+	rs->concurrency = concurrency < 1                      ? 1
+			  : concurrency > TRANSFER_MAX_THREADS ? TRANSFER_MAX_THREADS
+							       : concurrency;
+	rs->links = links;
+}
+
+/* ---- consolidation ------------------------------------------------------- */
+
+#define RETIRED_KEY   "packs/retired"
+#define RETIRED_FIRST "lepton retired 1\n"
+
+static int sink_fd(void *data, const void *bytes, size_t len)
+{
+	return write_all(*(int *)data, bytes, len);
+}
+
+static int download_to(struct remote_store *rs, const char *key, const char *path)
+{
+	struct buf tmp = BUF_INIT;
+	int fd, err;
+
+	buf_addf(&tmp, "%s/dl-XXXXXX", rs->cache_tmp);
+	fd = mkstemp(tmp.data);
+	if (fd < 0) {
+		err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", tmp.data);
+		goto done;
+	}
+	err = backend_get_stream(rs->b, key, sink_fd, &fd);
+	if (close(fd) < 0 && !err)
+		err = lepton_error_errno(LEPTON_EIO, "cannot write '%s'", tmp.data);
+	if (!err && rename(tmp.data, path) < 0)
+		err = lepton_error_errno(LEPTON_EIO, "cannot write '%s'", path);
+	if (err)
+		unlink(tmp.data);
+done:
+	buf_release(&tmp);
+	return err;
+}
+
+/* Drop the packs retired more than grace seconds ago; with add, retire
+ * those names now.  The list is updated with a compare-and-swap. */
+static int update_retired(struct remote_store *rs, long long grace, char **add, size_t nr_add,
+			  struct repack_stats *st)
+{
+	time_t now = time(NULL);
+
+	for (int attempt = 0; attempt < 100; attempt++) {
+		struct buf text, etag = BUF_INIT, out = BUF_INIT, key = BUF_INIT;
+		char *line, *next;
+		int err;
+
+		buf_init_limit(&text, 64u << 20);
+		if ((err = backend_get_versioned(rs->b, RETIRED_KEY, &text, &etag)))
+			return err;
+		buf_addstr(&out, RETIRED_FIRST);
+		line = text.data;
+		if (!strncmp(line, RETIRED_FIRST, strlen(RETIRED_FIRST)))
+			line += strlen(RETIRED_FIRST);
+		for (; *line; line = next) {
+			char name[256];
+			long long when;
+			next = strchr(line, '\n');
+			next = next ? next + 1 : line + strlen(line);
+			if (sscanf(line, "%255s %lld", name, &when) != 2 ||
+			    strncmp(name, "pack-", 5))
+				continue;
+			if (now - when >= grace) {
+				buf_reset(&key);
+				buf_addf(&key, "packs/%s.pack", name);
+				if (backend_delete(rs->b, key.data) == 0 && st)
+					st->deleted++;
+			} else {
+				buf_addf(&out, "%s %lld\n", name, when);
+			}
+		}
+		for (size_t i = 0; i < nr_add; i++)
+			buf_addf(&out, "%s %lld\n", add[i], (long long)now);
+		err = backend_put_if(rs->b, RETIRED_KEY, out.data, out.len, etag.data);
+		buf_release(&text);
+		buf_release(&etag);
+		buf_release(&out);
+		buf_release(&key);
+		if (err != LEPTON_ECONFLICT)
+			return err;
+		lepton_error_clear();
+	}
+	return lepton_error_set(LEPTON_ECONFLICT, "'%s' of store '%s' keeps changing", RETIRED_KEY,
+				backend_name(rs->b));
+}
+
+int remote_store_repack(struct remote_store *rs, long long grace, struct repack_stats *st)
+{
+	struct pack_writer w;
+	struct oidset seen = { 0 };
+	struct buf frame = BUF_INIT, path = BUF_INIT, key = BUF_INIT, name = BUF_INIT;
+	char **old = NULL;
+	size_t nr_old = 0;
+	int open = 0, err;
+
+	memset(st, 0, sizeof(*st));
+	if ((err = reload_indexes(rs)))
+		goto done;
+	st->packs_before = rs->nr_packs;
+	if (rs->nr_packs < 2)
+		goto retire;
+	if ((err = pack_writer_open(&w, rs->cache_tmp)))
+		goto done;
+	open = 1;
+	old = xcalloc(rs->nr_packs, sizeof(*old));
+	for (size_t i = 0; i < rs->nr_packs; i++) {
+		struct pack *p = &rs->packs[i];
+		old[nr_old++] = xstrdup(p->name);
+		buf_reset(&key);
+		buf_addf(&key, "packs/%s.pack", p->name);
+		/* the cached index's pack path is where the download goes */
+		if ((err = download_to(rs, key.data, p->path)))
+			goto done;
+		for (uint32_t e = 0; e < p->count && !err; e++) {
+			struct lepton_oid oid;
+			struct frame_header h;
+			uint64_t off, len;
+			pack_entry(p, e, &oid, &off, &len);
+			if (oidset_has(&seen, &oid))
+				continue;
+			oidset_insert(&seen, &oid);
+			if (!(err = pack_read_frame(p, off, len, &frame)) &&
+			    !(err = check_frame(&h, (unsigned char *)frame.data, frame.len, &oid)))
+				err = pack_writer_add(&w, &oid, frame.data, frame.len);
+			st->chunks++;
+			st->bytes += len;
+		}
+		if (p->fd >= 0) {
+			close(p->fd);
+			p->fd = -1;
+		}
+		unlink(p->path);
+		if (err) {
+			err = lepton_error_wrap(err, "pack '%s' of store '%s'", p->name,
+						backend_name(rs->b));
+			goto done;
+		}
+	}
+	open = 0;
+	if ((err = upload_pack(rs, &w, &name)))
+		goto done;
+	/* the new pack is visible: retire the old ones, then hide their indexes.
+	 * Their packs stay for readers that listed them until the grace period
+	 * is over (a later gc deletes them). */
+	for (size_t i = 0; i < nr_old;)
+		if (!strcmp(old[i], name.data)) {
+			free(old[i]);
+			old[i] = old[--nr_old];
+		} else {
+			i++;
+		}
+retire:
+	if ((err = update_retired(rs, grace, old, nr_old, st)))
+		goto done;
+	for (size_t i = 0; i < nr_old && !err; i++) {
+		buf_reset(&key);
+		buf_addf(&key, "packs/%s.idx", old[i]);
+		err = backend_delete(rs->b, key.data);
+	}
+	if (!err && nr_old && grace <= 0)
+		err = update_retired(rs, grace, NULL, 0, st);
+	if (!err)
+		err = reload_indexes(rs);
+	st->packs_after = rs->nr_packs;
+done:
+	if (open)
+		pack_writer_abort(&w);
+	for (size_t i = 0; i < nr_old; i++)
+		free(old[i]);
+	free(old);
+	oidset_release(&seen);
+	buf_release(&frame);
+	buf_release(&path);
+	buf_release(&key);
+	buf_release(&name);
 	return err;
 }

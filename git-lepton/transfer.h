@@ -26,7 +26,9 @@
  * (remotes/<id>/), since packs never change once written.
  */
 
-#define TRANSFER_PACK_LIMIT (1ull << 30)
+#define TRANSFER_PACK_LIMIT      (1ull << 30)
+#define TRANSFER_DEFAULT_THREADS 4 /* lepton.concurrency */
+#define TRANSFER_MAX_THREADS     64
 
 struct remote_store;
 
@@ -38,6 +40,12 @@ int remote_store_open(struct remote_store **out, struct lepton_store *local, con
 void remote_store_free(struct remote_store *rs);
 struct backend *remote_store_backend(struct remote_store *rs);
 const char *remote_store_name(const struct remote_store *rs);
+
+/* Transfers in flight at once (lepton.concurrency, 1 to 64), and whether a
+ * push may hard-link whole local packs into a directory store on the same
+ * file system (lepton.hardlinks; the two stores then share those files, as
+ * a local `git clone` shares objects). */
+void remote_store_set_options(struct remote_store *rs, unsigned concurrency, int links);
 
 /* 1 if the remote has the file's recipe, 0 if not, or an error. */
 int remote_store_has_file(struct remote_store *rs, const struct lepton_oid *oid);
@@ -58,5 +66,17 @@ int transfer_push(struct remote_store *rs, struct lepton_store *local,
 int transfer_fetch(struct remote_store *rs, struct lepton_store *local,
 		   const struct lepton_oid *files, size_t nr, int quiet,
 		   struct transfer_stats *stats);
+
+/*
+ * Consolidate the remote's content packs into one, for stores that many
+ * small pushes left with many packs.  Readers that are fetching meanwhile
+ * keep working: the old packs' indexes disappear only after the new pack
+ * is complete, and their pack files stay for grace seconds more (listed in
+ * packs/retired; each repack deletes those whose time is over).
+ */
+struct repack_stats {
+	uint64_t packs_before, packs_after, chunks, bytes, deleted;
+};
+int remote_store_repack(struct remote_store *rs, long long grace, struct repack_stats *st);
 
 #endif

@@ -60,7 +60,10 @@ static int open_store(struct helper *h, int create)
 		return 0;
 	if (!h->local && (err = repo_open_store(&h->repo, &h->local)))
 		return err;
-	return remote_store_open(&h->rs, h->local, h->url, create);
+	if ((err = remote_store_open(&h->rs, h->local, h->url, create)))
+		return err;
+	remote_store_configure(h->rs, &h->repo);
+	return 0;
 }
 
 static int read_manifest(struct helper *h, struct manifest *m, struct buf *etag)

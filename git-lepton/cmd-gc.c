@@ -1,0 +1,259 @@
+/* gc --remote: consolidate a remote store's packs, content and history,
+ * without breaking clones and fetches that run at the same time. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "error.h"
+#include "manifest.h"
+#include "pack.h"
+#include "remote.h"
+#include "run.h"
+#include "banned.h"
+
+#define DEFAULT_GRACE 3600 /* seconds a retired pack stays for readers that listed it */
+
+static int sink_fd(void *data, const void *bytes, size_t len)
+{
+	return write_all(*(int *)data, bytes, len);
+}
+
+/* Index one history pack of the store into the scratch repository. */
+static int add_history_pack(struct backend *b, const char *gitdir, const char *tmpfile,
+			    const char *name)
+{
+	struct buf key = BUF_INIT, out = BUF_INIT, arg = BUF_INIT;
+	struct run_opts opts = { tmpfile, 1 };
+	int fd, err, code;
+
+	buf_addf(&key, "git/packs/%s.pack", name);
+	fd = open(tmpfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", tmpfile);
+		goto done;
+	}
+	err = backend_get_stream(b, key.data, sink_fd, &fd);
+	close(fd);
+	if (err)
+		goto done;
+	buf_addf(&arg, "--git-dir=%s", gitdir);
+	code = run_git_opt(&opts, &out, arg.data, "index-pack", "--stdin", (char *)NULL);
+	if (code)
+		err = lepton_error_set(LEPTON_EGIT, "history pack '%s' does not index", name);
+done:
+	buf_release(&key);
+	buf_release(&out);
+	buf_release(&arg);
+	return err;
+}
+
+/* The one pack a repack left in <gitdir>/objects/pack. */
+static int find_pack(const char *gitdir, struct buf *name)
+{
+	struct buf dir = BUF_INIT;
+	struct dirent *e;
+	DIR *d;
+	int found = 0;
+
+	buf_addf(&dir, "%s/objects/pack", gitdir);
+	d = opendir(dir.data);
+	while (d && (e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len > 5 && !strcmp(e->d_name + len - 5, ".pack")) {
+			buf_reset(name);
+			buf_add(name, e->d_name, len - 5);
+			found++;
+		}
+	}
+	if (d)
+		closedir(d);
+	buf_release(&dir);
+	return found == 1
+		   ? 0
+		   : lepton_error_set(LEPTON_EGIT, "repack left %d packs instead of one", found);
+}
+
+/* Swap in a manifest whose live packs are the new one plus any a push added
+ * meanwhile, with the consolidated ones retired and the expired dropped. */
+static int swap_history(struct backend *b, const struct manifest *before, const char *new_pack,
+			long long grace, int *deleted)
+{
+	long long now = (long long)time(NULL);
+
+	for (int attempt = 0; attempt < 100; attempt++) {
+		struct manifest m;
+		struct buf text, etag = BUF_INIT, key = BUF_INIT;
+		int err;
+
+		buf_init_limit(&text, MANIFEST_LIMIT);
+		err = backend_get_versioned(b, MANIFEST_KEY, &text, &etag);
+		if (!err)
+			err = manifest_parse(&m, text.data, text.len);
+		if (err) {
+			buf_release(&text);
+			buf_release(&etag);
+			return err;
+		}
+		if (new_pack) {
+			for (size_t i = 0; i < before->nr_packs; i++)
+				if (!before->packs[i].retired &&
+				    strcmp(before->packs[i].name, new_pack))
+					manifest_retire_pack(&m, before->packs[i].name, now);
+			manifest_add_pack(&m, new_pack);
+		}
+		for (size_t i = 0; i < m.nr_packs;) {
+			if (m.packs[i].retired && now - m.packs[i].retired >= grace) {
+				buf_reset(&key);
+				buf_addf(&key, "git/packs/%s.pack", m.packs[i].name);
+				if (backend_delete(b, key.data) == 0)
+					(*deleted)++;
+				free(m.packs[i].name);
+				m.packs[i] = m.packs[--m.nr_packs];
+			} else {
+				i++;
+			}
+		}
+		buf_reset(&text);
+		manifest_format(&text, &m);
+		err = backend_put_if(b, MANIFEST_KEY, text.data, text.len, etag.data);
+		manifest_release(&m);
+		buf_release(&text);
+		buf_release(&etag);
+		buf_release(&key);
+		if (err != LEPTON_ECONFLICT)
+			return err;
+		lepton_error_clear();
+	}
+	return lepton_error_set(LEPTON_ECONFLICT, "the store's refs keep changing; try again");
+}
+
+static int repack_history(struct lepton_repo *repo, struct backend *b, long long grace, int quiet)
+{
+	struct manifest m;
+	struct buf text, etag = BUF_INIT, gitdir = BUF_INIT, file = BUF_INIT, name = BUF_INIT;
+	struct buf refs = BUF_INIT, path = BUF_INIT, arg = BUF_INIT;
+	size_t live = 0;
+	int err, deleted = 0;
+
+	manifest_init(&m);
+	buf_init_limit(&text, MANIFEST_LIMIT);
+	if ((err = backend_get_versioned(b, MANIFEST_KEY, &text, &etag)))
+		goto done;
+	if (!text.len)
+		goto done; /* nothing pushed yet */
+	if ((err = manifest_parse(&m, text.data, text.len)))
+		goto done;
+	for (size_t i = 0; i < m.nr_packs; i++)
+		live += !m.packs[i].retired;
+	if (live < 2) {
+		err = swap_history(b, &m, NULL, grace, &deleted);
+		goto report;
+	}
+	buf_addf(&gitdir, "%slepton/tmp/gc-XXXXXX", repo->commondir);
+	if (!mkdtemp(gitdir.data)) {
+		err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", gitdir.data);
+		goto done;
+	}
+	if (run_git(&arg, "init", "-q", "--bare", gitdir.data, (char *)NULL)) {
+		err = lepton_error_set(LEPTON_EGIT, "cannot create a scratch repository");
+		goto cleanup;
+	}
+	buf_addf(&file, "%s/incoming.pack", gitdir.data);
+	for (size_t i = 0; i < m.nr_packs && !err; i++)
+		if (!m.packs[i].retired)
+			err = add_history_pack(b, gitdir.data, file.data, m.packs[i].name);
+	unlink(file.data);
+	if (err)
+		goto cleanup;
+	/* the refs the new pack must keep reachable */
+	buf_addstr(&refs, "# pack-refs with: peeled fully-peeled sorted \n");
+	for (size_t i = 0; i < m.nr_refs; i++)
+		buf_addf(&refs, "%s %s\n", m.refs[i].oid, m.refs[i].name);
+	buf_addf(&path, "%s/packed-refs", gitdir.data);
+	if ((err = write_file_atomic(gitdir.data, path.data, refs.data, refs.len, 0)))
+		goto cleanup;
+	buf_reset(&arg);
+	buf_addf(&arg, "--git-dir=%s", gitdir.data);
+	if (run_git(NULL, arg.data, "repack", "-a", "-d", "-q", (char *)NULL) ||
+	    (err = find_pack(gitdir.data, &name))) {
+		err = err ? err : lepton_error_set(LEPTON_EGIT, "git repack failed");
+		goto cleanup;
+	}
+	buf_reset(&path);
+	buf_addf(&path, "%s/objects/pack/%s.pack", gitdir.data, name.data);
+	buf_reset(&file);
+	buf_addf(&file, "git/packs/%s.pack", name.data);
+	if ((err = backend_put_file(b, file.data, path.data)))
+		goto cleanup;
+	err = swap_history(b, &m, name.data, grace, &deleted);
+cleanup : {
+	const char *rm[] = { "rm", "-rf", gitdir.data, NULL };
+	run_command(rm, NULL);
+}
+report:
+	if (!err && !quiet)
+		fprintf(stderr, "history: %zu packs -> %zu, %d retired packs deleted\n", live,
+			live < 2 ? live : (size_t)1, deleted);
+done:
+	manifest_release(&m);
+	buf_release(&text);
+	buf_release(&etag);
+	buf_release(&gitdir);
+	buf_release(&file);
+	buf_release(&name);
+	buf_release(&refs);
+	buf_release(&path);
+	buf_release(&arg);
+	return err;
+}
+
+int cmd_gc(int argc, const char **argv, struct lepton_repo *repo)
+{
+	const char *remote = NULL;
+	long long grace = DEFAULT_GRACE;
+	int quiet = 0, err, ret = 0;
+	struct lepton_store *s = NULL;
+	struct remote_store *rs = NULL;
+	struct repack_stats st;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--remote") && i + 1 < argc)
+			remote = argv[++i];
+		else if (!strncmp(argv[i], "--remote=", 9))
+			remote = argv[i] + 9;
+		else if (!strncmp(argv[i], "--grace=", 8)) {
+			char *end;
+			grace = strtoll(argv[i] + 8, &end, 10);
+			if (*end || grace < 0)
+				return usage_error(argv[0], "--grace takes seconds");
+		} else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+			quiet = 1;
+		else
+			return usage_error(argv[0], "unknown argument '%s'", argv[i]);
+	}
+	if (!remote)
+		return usage_error(argv[0], "name the remote store: --remote NAME");
+	if ((err = repo_open_store(repo, &s)) || (err = remote_open_for(&rs, repo, s, remote, 0)))
+		goto fail;
+	if ((err = remote_store_repack(rs, grace, &st)))
+		goto fail;
+	if (!quiet)
+		fprintf(stderr,
+			"content: %llu packs -> %llu (%llu chunks), %llu retired packs deleted\n",
+			(unsigned long long)st.packs_before, (unsigned long long)st.packs_after,
+			(unsigned long long)st.chunks, (unsigned long long)st.deleted);
+	if ((err = repack_history(repo, remote_store_backend(rs), grace, quiet)))
+		goto fail;
+	goto done;
+fail:
+	ret = report_error(err);
+done:
+	remote_store_free(rs);
+	store_free(s);
+	return ret;
+}
