@@ -125,10 +125,7 @@ test_expect_success 'clone gives the same bytes and the same history' '
 	)
 '
 
-# Bug: git lepton fsck in a fresh clone reports the content of older
-# versions, which only the remote holds, as "missing content ... 1 problem
-# found" and exits 1; content that is on the remote is not lost.
-test_expect_failure 'git lepton fsck of a fresh clone is clean' '
+test_expect_success 'git lepton fsck of a fresh clone is clean' '
 	git clone -q "$URL" clone-fsck &&
 	(cd clone-fsck && git lepton fsck)
 '

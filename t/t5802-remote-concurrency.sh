@@ -248,7 +248,7 @@ test_expect_success 'a fresh clone is clean and every pushed version comes back'
 	do
 		(cd final && assert_oid_content "$commit:$path" "$DATA/$data") || return 1
 	done <accepted.same &&
-	(cd final && git lepton fsck --full)
+	(cd final && git lepton fsck --full && git lepton fsck --remote origin --full)
 '
 
 test_expect_success "$N pushers on a branch each, $ROUNDS rounds, all accepted at once" '
@@ -281,7 +281,7 @@ test_expect_success 'every branch has its last commit, every version comes back'
 test_expect_success LEPTON_GC,LEPTON_FETCH 'gc --remote consolidates the packs while clones fetch' '
 	ls "$STORE"/packs/*.pack >packs.before &&
 	test_line_count -gt 1 packs.before &&
-	git -C final remote -v &&
+	cat accepted.same accepted.branch | cut -d" " -f1 >accepted.commits &&
 	rm -f gc.code &&
 	start_gc final &&
 	k=0 &&
@@ -290,7 +290,7 @@ test_expect_success LEPTON_GC,LEPTON_FETCH 'gc --remote consolidates the packs w
 		k=$(($k + 1)) &&
 		rm -rf "during$k" &&
 		GIT_LEPTON_SKIP_SMUDGE=1 git clone -q "$URL" "during$k" &&
-		git -C "during$k" lepton fetch origin --all &&
+		git -C "during$k" lepton fetch origin $(cat accepted.commits) &&
 		check_fetched "during$k" &&
 		rm "during$k/base.safetensors" &&
 		git -C "during$k" checkout -- base.safetensors &&
@@ -300,10 +300,17 @@ test_expect_success LEPTON_GC,LEPTON_FETCH 'gc --remote consolidates the packs w
 		}
 	done &&
 	wait $gc_pid &&
-	test "$(cat gc.code)" = 0 &&
+	cat gc.out >&3 &&
+	test "$(cat gc.code)" = 0
+'
+
+test_expect_success LEPTON_GC 'gc --remote --grace=0 deletes the packs it retired' '
+	git -C final lepton gc --remote origin --grace=0 &&
 	ls "$STORE"/packs/*.pack >packs.after &&
 	test_line_count -ge 1 packs.after &&
-	test $(wc -l <packs.after) -lt $(wc -l <packs.before)
+	test $(wc -l <packs.after) -lt $(wc -l <packs.before) &&
+	ls "$STORE"/git/packs/*.pack >git-packs.after &&
+	test_line_count -ge 1 git-packs.after
 '
 
 test_expect_success LEPTON_GC 'after gc, every version still clones byte for byte' '
@@ -314,7 +321,7 @@ test_expect_success LEPTON_GC 'after gc, every version still clones byte for byt
 	do
 		(cd after-gc && assert_oid_content "$commit:$path" "$DATA/$data") || return 1
 	done <accepted.all &&
-	(cd after-gc && git lepton fsck)
+	(cd after-gc && git lepton fsck && git lepton fsck --remote origin --full)
 '
 
 test_done

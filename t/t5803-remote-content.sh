@@ -17,14 +17,9 @@ STORE="$TRASH_DIRECTORY/store"
 URL="lepton::$STORE"
 CHUNK=$LEPTON_CHUNK_SIZE
 
-# skip_clone DIR: a clone of the store with pointers only, and an empty
-# local store.  (A pointers-only clone still downloads the content of
-# HEAD, a known bug tested below: emptying the store lets the fetch tests
-# see what git lepton fetch alone brings.)
+# skip_clone DIR: a clone of the store with pointers only.
 skip_clone () {
-	GIT_LEPTON_SKIP_SMUDGE=1 git clone -q "$URL" "$1" &&
-	rm -rf "$1/.git/lepton/packs" "$1/.git/lepton/recipes" &&
-	mkdir "$1/.git/lepton/packs" "$1/.git/lepton/recipes"
+	GIT_LEPTON_SKIP_SMUDGE=1 git clone -q "$URL" "$1"
 }
 
 # assert_materialised REPO PATH...: each PATH in REPO holds content, not
@@ -133,11 +128,7 @@ test_expect_success 'GIT_LEPTON_SKIP_SMUDGE=1 clones pointers only' '
 	(cd ptr0 && assert_clean_status)
 '
 
-# Bug: the filter process answers "delayed" for content it lacks and
-# downloads it in one batch before filter_smudge looks at
-# GIT_LEPTON_SKIP_SMUDGE (filter/process.c, serve_smudge): the clone
-# writes pointers but has downloaded all of HEAD'"'"'s content.
-test_expect_failure 'a pointers-only clone downloads no content' '
+test_expect_success 'a pointers-only clone downloads no content' '
 	(
 		cd ptr0 &&
 		assert_not_in_store $BIG2 &&
@@ -286,6 +277,10 @@ test_expect_success LEPTON_PUSH 'git lepton push REMOTE REV' '
 test_expect_success 'a damaged chunk in the remote: clone fails clearly, no wrong file' '
 	cp -R "$STORE" store-bad &&
 	corrupt_remote_content store-bad &&
+	git -C src remote add bad "lepton::$TRASH_DIRECTORY/store-bad" &&
+	test_must_fail git -C src lepton fsck --remote bad >err 2>&1 &&
+	test_grep -i -e corrupt -e checksum -e damaged -e mismatch -e "does not match" err &&
+	git -C src lepton fsck --remote origin &&
 	test_must_fail git clone "lepton::$TRASH_DIRECTORY/store-bad" bad 2>err &&
 	test_grep -i -e corrupt -e checksum -e damaged -e mismatch -e "does not match" err &&
 	for path in big.bin model.safetensors sub/c.bin
@@ -309,7 +304,6 @@ test_expect_success 'a damaged chunk in the remote: clone fails clearly, no wron
 
 test_expect_success LEPTON_FETCH 'a damaged chunk in the remote: git lepton fetch fails, the local store stays clean' '
 	GIT_LEPTON_SKIP_SMUDGE=1 git clone -q "lepton::$TRASH_DIRECTORY/store-bad" bad2 &&
-	rm -rf bad2/.git/lepton/packs bad2/.git/lepton/recipes &&
 	(
 		cd bad2 &&
 		test_must_fail git lepton fetch 2>../err &&

@@ -151,6 +151,7 @@ do
 				return 1
 			fi
 		fi &&
+		git -C src lepton fsck --remote origin &&
 		assert_store_usable &&
 		git -C src push origin main &&
 		assert_remote_ref "$URL" refs/heads/main "$(git -C src rev-parse main)" &&
@@ -179,6 +180,7 @@ test_expect_success 'a store moved away in the middle of a push: a clear error, 
 	echo >&3 "git push exited with $code" &&
 	cat push.out >&3 &&
 	restore_store &&
+	git -C src lepton fsck --remote origin &&
 	if test $code != 0
 	then
 		assert_remote_ref "$URL" refs/heads/main "$before" &&
