@@ -188,14 +188,16 @@ help:
 FUZZ_CC = clang
 FUZZ_SECONDS ?= 60
 FUZZ_OPTS ?=
-FUZZ_TARGETS = pointer pktline recipe frame index
+FUZZ_TARGETS = pointer pktline recipe frame index safetensors gguf
 FUZZ_PKGS = libxxhash libzstd libcrypto
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
 	-D_FILE_OFFSET_BITS=64 -I. -Igit-lepton -Ifilter \
 	$(shell $(PKG_CONFIG) --cflags $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_CORE_SRCS = git-lepton/buf.c git-lepton/error.c git-lepton/hash.c git-lepton/pointer.c \
-	git-lepton/recipe.c git-lepton/frame.c git-lepton/pack.c filter/pktline.c
+	git-lepton/recipe.c git-lepton/frame.c git-lepton/pack.c filter/pktline.c \
+	git-lepton/model.c git-lepton/safetensors.c git-lepton/gguf.c git-lepton/fastcdc.c \
+	git-lepton/chunker.c
 FUZZ_CORE_OBJS = $(FUZZ_CORE_SRCS:%.c=fuzz/build/obj/%.o)
 FUZZ_BINS = $(FUZZ_TARGETS:%=fuzz/build/fuzz-%)
 FUZZ_RUNS = $(FUZZ_TARGETS:%=fuzz-run-%)
@@ -219,11 +221,11 @@ fuzz/build/obj/%.o: %.c
 	$(QUIET_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
 		-MMD -MP -c -o $@ $<
 
-fuzz/build/fuzz-%: fuzz/fuzz-%.c fuzz/fuzz.h $(FUZZ_CORE_OBJS)
+fuzz/build/fuzz-%: fuzz/fuzz-%.c fuzz/fuzz.h fuzz/fuzz-model.h $(FUZZ_CORE_OBJS)
 	$(QUIET_LINK)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(FUZZ_CORE_OBJS) $(FUZZ_LIBS)
 
-fuzz/build/replay-%: fuzz/replay.c fuzz/fuzz-%.c fuzz/fuzz.h libleptoncore.a GIT-CFLAGS
+fuzz/build/replay-%: fuzz/replay.c fuzz/fuzz-%.c fuzz/fuzz.h fuzz/fuzz-model.h libleptoncore.a GIT-CFLAGS
 	@mkdir -p fuzz/build
 	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ fuzz/replay.c fuzz/fuzz-$*.c \
 		libleptoncore.a $(LIBS)

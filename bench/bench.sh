@@ -14,11 +14,14 @@
 # (10 % of the tensors retrained).  For each tool, with its own HOME and its
 # own repository, it times:
 #   git add v0, git commit, git add v1, git commit,
+#   git push of both (git-lfs: to a bare repository on this disk;
+#   git-lepton: to a lepton:: directory store on this disk),
+#   git clone of that remote, with checkout,
 # then, the tools taking turns for --repeat rounds (median reported):
 #   rm + git checkout -- model.safetensors          (the HEAD version)
 #   git checkout HEAD~1 -- model.safetensors        (the older version)
 # checks that git stores a pointer, compares every byte after each checkout,
-# records the local store's size (.git/lepton, .git/lfs), and the peak
+# records the local and remote stores' sizes, and the peak
 # resident memory of each step: of git and all it ran (GNU time around the
 # git command), and of the filter process alone (GNU time put in front of
 # filter.<driver>.process in the repository's config; --no-filter-rss skips
@@ -225,7 +228,25 @@ run_tool() {
 	store=.git/$tool
 	[ -d "$store" ] && put "$tool" store "$(du -sb "$store" | cut -f1)"
 
+	# share: push both versions, then clone (with checkout) from there
+	case $tool in
+	lfs)
+		git init -q --bare "$WORK/lfs-remote.git"
+		remote=$WORK/lfs-remote.git
+		remote_dir=$remote
+		;;
+	lepton)
+		remote=lepton::$WORK/lepton-store
+		remote_dir=$WORK/lepton-store
+		;;
+	esac
+	git remote add origin "$remote"
+	measure push git push -q origin main
+	[ -d "$remote_dir" ] && put "$tool" remote "$(du -sb "$remote_dir" | cut -f1)"
 	cd "$WORK" || return
+	measure clone git clone -q "$remote" "$tool-clone" &&
+		verify "$tool-clone/model.safetensors" "$WORK/v1.safetensors"
+	rm -rf "$tool-clone"
 }
 
 # One round of checkouts of one tool: the HEAD version into a removed
@@ -283,6 +304,9 @@ row "git commit v1 (s)" "$(get lfs commit1)" "$(get lepton commit1)"
 row "checkout HEAD, file removed (s)" "$(get lfs co_head)" "$(get lepton co_head)"
 row "checkout HEAD~1 -- file (s)" "$(get lfs co_old)" "$(get lepton co_old)"
 row "local store, 2 versions (MiB)" "$(mib "$(get lfs store)")" "$(mib "$(get lepton store)")"
+row "git push, both versions (s)" "$(get lfs push)" "$(get lepton push)"
+row "remote, 2 versions (MiB)" "$(mib "$(get lfs remote)")" "$(mib "$(get lepton remote)")"
+row "git clone with checkout (s)" "$(get lfs clone)" "$(get lepton clone)"
 for k in add0 add1 co_head co_old; do
 	row "peak RSS $k, git+filter (MiB)" "$(get lfs "rss_$k")" "$(get lepton "rss_$k")"
 done
@@ -299,6 +323,8 @@ echo "summary: add-v1 $(ratio "$(get lepton add1)" "$(get lfs add1)")x" \
 	"checkout $(ratio "$(get lepton co_head)" "$(get lfs co_head)")x" \
 	"checkout-old $(ratio "$(get lepton co_old)" "$(get lfs co_old)")x" \
 	"local-store $(ratio "$(get lepton store)" "$(get lfs store)")x" \
+	"push $(ratio "$(get lepton push)" "$(get lfs push)")x" \
+	"clone $(ratio "$(get lepton clone)" "$(get lfs clone)")x" \
 	"store/raw $(ratio "$(get lepton store)" "$RAW")" \
 	"filter-rss $(max_frss lepton)/$(max_frss lfs) MiB" \
 	"$([ "$STATUS" = 0 ] && echo ok || echo FAILED)"

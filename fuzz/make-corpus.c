@@ -322,6 +322,152 @@ static void index_seeds(void)
 	buf_release(&b);
 }
 
+/* A safetensors file: the length, the JSON, data_len bytes of data. */
+static void safetensors_file(struct buf *out, const char *json, size_t data_len)
+{
+	unsigned char len[8];
+
+	buf_reset(out);
+	put_le64(len, strlen(json));
+	buf_add(out, len, 8);
+	buf_addstr(out, json);
+	for (size_t i = 0; i < data_len; i++)
+		buf_addch(out, (int)(i * 13 & 0xff));
+}
+
+static void safetensors_seeds(void)
+{
+	const char *target = "safetensors";
+	struct buf b = BUF_INIT;
+
+	safetensors_file(&b,
+			 "{\"__metadata__\":{\"format\":\"pt\"},"
+			 "\"a\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+			 "\"b\":{\"dtype\":\"BF16\",\"shape\":[3],\"data_offsets\":[16,22]},"
+			 "\"c\":{\"dtype\":\"I8\",\"shape\":[],\"data_offsets\":[22,23]}}  ",
+			 23);
+	seed(target, "three-tensors", b.data, b.len);
+	seed_truncated(target, "truncated", &b, 40);
+	buf_addstr(&b, "xx");
+	seed(target, "trailing-bytes", b.data, b.len);
+	safetensors_file(&b, "{}", 0);
+	seed(target, "empty", b.data, b.len);
+	safetensors_file(&b,
+			 "{\"a\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[0,8]},"
+			 "\"b\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[4,12]}}",
+			 12);
+	seed(target, "overlap", b.data, b.len);
+	safetensors_file(&b, "{\"a\":{\"dtype\":\"X9\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+	seed(target, "unknown-dtype", b.data, b.len);
+	safetensors_file(
+	    &b,
+	    "{\"a\":{\"dtype\":\"U8\",\"shape\":[18446744073709551615,2],"
+	    "\"data_offsets\":[0,0]},\"x\\u00e9\\ud83d\\ude00\":{\"extra\":[1,{\"y\":null}],"
+	    "\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}}",
+	    0);
+	seed(target, "overflow-escapes", b.data, b.len);
+	buf_release(&b);
+}
+
+static void gg_u32(struct buf *b, uint32_t v)
+{
+	unsigned char x[4];
+	put_le32(x, v);
+	buf_add(b, x, 4);
+}
+
+static void gg_u64(struct buf *b, uint64_t v)
+{
+	unsigned char x[8];
+	put_le64(x, v);
+	buf_add(b, x, 8);
+}
+
+static void gg_str(struct buf *b, const char *s)
+{
+	gg_u64(b, strlen(s));
+	buf_addstr(b, s);
+}
+
+/* A GGUF file with a key/value of every type and three tensors. */
+static void gguf_file(struct buf *b, uint32_t version, uint32_t alignment, uint64_t q_offset)
+{
+	buf_reset(b);
+	buf_addstr(b, "GGUF");
+	gg_u32(b, version);
+	gg_u64(b, 3);
+	gg_u64(b, 8);
+	gg_str(b, "general.architecture");
+	gg_u32(b, 8);
+	gg_str(b, "llama");
+	gg_str(b, "general.alignment");
+	gg_u32(b, 4);
+	gg_u32(b, alignment);
+	gg_str(b, "tokenizer.ggml.tokens");
+	gg_u32(b, 9);
+	gg_u32(b, 8);
+	gg_u64(b, 2);
+	gg_str(b, "<s>");
+	gg_str(b, "</s>");
+	gg_str(b, "tokenizer.ggml.scores");
+	gg_u32(b, 9);
+	gg_u32(b, 6);
+	gg_u64(b, 2);
+	gg_u64(b, 0);
+	gg_str(b, "u8");
+	gg_u32(b, 0);
+	buf_addch(b, 7);
+	gg_str(b, "i16");
+	gg_u32(b, 3);
+	buf_add(b, "\xff\xff", 2);
+	gg_str(b, "b");
+	gg_u32(b, 7);
+	buf_addch(b, 1);
+	gg_str(b, "f64");
+	gg_u32(b, 12);
+	gg_u64(b, 0x3ff8000000000000ull);
+	/* F32 [4, 2] at 0, Q4_0 [32] at q_offset, F16 [8] after it */
+	gg_str(b, "w");
+	gg_u32(b, 2);
+	gg_u64(b, 4);
+	gg_u64(b, 2);
+	gg_u32(b, 0);
+	gg_u64(b, 0);
+	gg_str(b, "q");
+	gg_u32(b, 1);
+	gg_u64(b, 32);
+	gg_u32(b, 2);
+	gg_u64(b, q_offset);
+	gg_str(b, "h");
+	gg_u32(b, 1);
+	gg_u64(b, 8);
+	gg_u32(b, 1);
+	gg_u64(b, 2 * (uint64_t)alignment);
+	while (b->len % alignment)
+		buf_addch(b, 0);
+	for (uint32_t i = 0; i < 2 * alignment + 16; i++)
+		buf_addch(b, (int)(i & 0xff));
+}
+
+static void gguf_seeds(void)
+{
+	const char *target = "gguf";
+	struct buf b = BUF_INIT;
+
+	gguf_file(&b, 3, 32, 32);
+	seed(target, "v3", b.data, b.len);
+	seed_truncated(target, "truncated", &b, 100);
+	gguf_file(&b, 2, 64, 64);
+	seed(target, "v2-align-64", b.data, b.len);
+	gguf_file(&b, 1, 32, 32);
+	seed(target, "version-1", b.data, b.len);
+	gguf_file(&b, 3, 32, 8);
+	seed(target, "unaligned-offset", b.data, b.len);
+	gguf_file(&b, 3, 24, 24);
+	seed(target, "alignment-24", b.data, b.len);
+	buf_release(&b);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -335,5 +481,7 @@ int main(int argc, char **argv)
 	recipe_seeds();
 	frame_seeds();
 	index_seeds();
+	safetensors_seeds();
+	gguf_seeds();
 	return 0;
 }

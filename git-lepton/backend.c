@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "backend.h"
 #include "error.h"
 #include "hash.h"
+#include "testpoint.h"
 #include "banned.h"
 
 /*
@@ -342,6 +344,33 @@ int backend_list(struct backend *b, const char *prefix, int (*fn)(void *data, co
 	return err;
 }
 
+int backend_sweep(struct backend *b, long long age)
+{
+	struct buf dir = BUF_INIT, path = BUF_INIT;
+	time_t now = time(NULL);
+	struct dirent *e;
+	DIR *d;
+	int removed = 0;
+
+	buf_addf(&dir, "%s/tmp", b->root);
+	d = opendir(dir.data);
+	while (d && (e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
+		buf_reset(&path);
+		buf_addf(&path, "%s/%s", dir.data, e->d_name);
+		if (lstat(path.data, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime >= age &&
+		    unlink(path.data) == 0)
+			removed++;
+	}
+	if (d)
+		closedir(d);
+	buf_release(&dir);
+	buf_release(&path);
+	return removed;
+}
+
 int backend_delete(struct backend *b, const char *key)
 {
 	char *path = object_path(b, key);
@@ -385,20 +414,60 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * A lock whose holder is gone: it names a process of this host that no
+ * longer runs, and is older than any live holder keeps one (they hold it
+ * for milliseconds).  Locks of other hosts are never broken: their holder
+ * cannot be asked, and the message tells what to do.
+ */
+static int lock_is_stale(const char *lock)
+{
+	char text[256], host[128];
+	long pid = 0;
+	struct stat st;
+	int fd = open(lock, O_RDONLY | O_CLOEXEC), stale = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, text, sizeof(text) - 1);
+	if (n > 0 && fstat(fd, &st) == 0 && time(NULL) - st.st_mtime >= 2) {
+		char theirs[128];
+		text[n] = '\0';
+		if (gethostname(host, sizeof(host)) == 0 &&
+		    sscanf(text, "%ld %127s", &pid, theirs) == 2 && pid > 0 &&
+		    !strcmp(theirs, host) && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+			stale = 1;
+	}
+	close(fd);
+	return stale;
+}
+
 static int take_lock(const struct backend *b, const char *lock)
 {
 	long waited = 0, step = 2;
+	char host[128] = "unknown", text[200];
 
+	gethostname(host, sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	snprintf(text, sizeof(text), "%ld %s\n", (long)getpid(), host);
 	if (make_leading_dirs(lock))
 		return lepton_error_wrap(LEPTON_EIO, "store '%s' is not writable", b->name);
 	for (;;) {
 		int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 		if (fd >= 0) {
+			int err = write_all(fd, text, strlen(text));
 			close(fd);
-			return 0;
+			if (err)
+				unlink(lock);
+			return err;
 		}
 		if (errno != EEXIST)
 			return lepton_error_errno(LEPTON_EIO, "cannot create '%s'", lock);
+		if (lock_is_stale(lock)) {
+			unlink(lock); /* its holder was killed while holding it */
+			continue;
+		}
 		if (waited >= LOCK_WAIT_MS)
 			return lepton_error_set(LEPTON_ERR,
 						"cannot lock '%s': another push has held it for "
@@ -430,6 +499,7 @@ int backend_put_if(struct backend *b, const char *key, const void *data, size_t 
 				       key, b->name);
 		goto unlock;
 	}
+	test_point("push-refs-locked");
 	if ((err = open_tmp(b, &tmp, &fd)))
 		goto unlock;
 	if ((err = write_all(fd, data, len))) {
@@ -438,6 +508,7 @@ int backend_put_if(struct backend *b, const char *key, const void *data, size_t 
 		goto unlock;
 	}
 	err = commit_tmp(b, fd, tmp.data, key);
+	test_point("push-refs-written");
 unlock:
 	unlink(lock.data);
 done:

@@ -59,6 +59,10 @@ int backend_put_link(struct backend *b, const char *key, const char *path);
 int backend_list(struct backend *b, const char *prefix, int (*fn)(void *data, const char *name),
 		 void *data);
 
+/* Remove what killed writers left behind (a directory's tmp/ files older
+ * than age seconds); returns how many went, or an error. */
+int backend_sweep(struct backend *b, long long age);
+
 /* Remove an object; a missing one is not an error. */
 int backend_delete(struct backend *b, const char *key);
 

@@ -16,7 +16,8 @@
 #include "run.h"
 #include "banned.h"
 
-#define DEFAULT_GRACE 3600 /* seconds a retired pack stays for readers that listed it */
+#define DEFAULT_GRACE 3600  /* seconds a retired pack stays for readers that listed it */
+#define TMP_AGE       86400 /* a store's temporary file this old belongs to no live push */
 
 static int sink_fd(void *data, const void *bytes, size_t len)
 {
@@ -216,7 +217,7 @@ int cmd_gc(int argc, const char **argv, struct lepton_repo *repo)
 {
 	const char *remote = NULL;
 	long long grace = DEFAULT_GRACE;
-	int quiet = 0, err, ret = 0;
+	int quiet = 0, err, ret = 0, n;
 	struct lepton_store *s = NULL;
 	struct remote_store *rs = NULL;
 	struct repack_stats st;
@@ -249,6 +250,11 @@ int cmd_gc(int argc, const char **argv, struct lepton_repo *repo)
 			(unsigned long long)st.chunks, (unsigned long long)st.deleted);
 	if ((err = repack_history(repo, remote_store_backend(rs), grace, quiet)))
 		goto fail;
+	/* what killed pushes left in the store's tmp/: never read, and a day
+	 * old is older than any push that is still writing */
+	n = backend_sweep(remote_store_backend(rs), grace > TMP_AGE ? grace : TMP_AGE);
+	if (n > 0 && !quiet)
+		fprintf(stderr, "removed %d temporary files that killed pushes left\n", n);
 	goto done;
 fail:
 	ret = report_error(err);

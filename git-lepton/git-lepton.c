@@ -42,6 +42,8 @@ static const struct lepton_cmd commands[] = {
 	{ "textconv", cmd_textconv, 0,
 	  "describe a pointer file for git diff (diff.lepton.textconv)",
 	  "git lepton textconv FILE" },
+	{ "inspect", cmd_inspect, 0, "show a model file's format, metadata and tensors",
+	  "git lepton inspect [--json] (FILE | REV:PATH)" },
 	{ "merge-driver", cmd_merge_driver, 0,
 	  "merge two versions of a model (merge.lepton.driver)",
 	  "git lepton merge-driver BASE OURS THEIRS [PATH]" },

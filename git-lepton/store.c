@@ -1214,3 +1214,22 @@ int store_read_frame_header(struct lepton_store *s, const struct lepton_oid *chu
 	buf_release(&head);
 	return err;
 }
+
+int store_adopt_pack(struct lepton_store *s, const char *name, const char *pack_tmp,
+		     const void *idx, size_t idx_len)
+{
+	struct buf path = BUF_INIT;
+	int err = 0;
+
+	buf_addf(&path, "%s/%s.pack", s->packdir, name);
+	if (rename(pack_tmp, path.data) < 0)
+		err = lepton_error_errno(LEPTON_EIO, "cannot write '%s'", path.data);
+	buf_reset(&path);
+	buf_addf(&path, "%s/%s.idx", s->packdir, name);
+	if (!err)
+		err = write_file_atomic(s->tmpdir, path.data, idx, idx_len, s->do_fsync);
+	if (!err && !have_pack(s, name))
+		err = add_pack(s, name);
+	buf_release(&path);
+	return err;
+}

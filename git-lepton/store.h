@@ -161,6 +161,11 @@ const char *store_tmpdir(const struct lepton_store *s);
 struct pack;
 struct frame_header;
 int store_chunk_pack(struct lepton_store *s, const struct lepton_oid *chunk, struct pack **out);
+/* Take a complete pack file (already under this store's tmp/) and its
+ * index bytes as pack `name`: the pack is renamed into place, then the
+ * index written, which makes it visible.  The caller checked the frames. */
+int store_adopt_pack(struct lepton_store *s, const char *name, const char *pack_tmp,
+		     const void *idx, size_t idx_len);
 /* Only a frame's header: what a transfer needs to find delta bases. */
 int store_read_frame_header(struct lepton_store *s, const struct lepton_oid *chunk,
 			    struct frame_header *h);

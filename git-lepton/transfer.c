@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "oidset.h"
 #include "pack.h"
 #include "recipe.h"
+#include "testpoint.h"
 #include "transfer.h"
 #include "banned.h"
 
@@ -390,9 +392,12 @@ done:
 
 static int send_pack(struct outgoing *o)
 {
+	int err;
 	o->open = 0;
 	o->bytes = 0;
-	return upload_pack(o->rs, &o->w, NULL);
+	err = upload_pack(o->rs, &o->w, NULL);
+	test_point("push-content-pack");
+	return err;
 }
 
 static int send_frame(struct outgoing *o, const struct lepton_oid *chunk, const struct buf *frame)
@@ -573,6 +578,8 @@ int transfer_push(struct remote_store *rs, struct lepton_store *local,
 		if ((err = backend_put(rs->b, key.data, recipes[i].data, recipes[i].len)))
 			goto done;
 	}
+	if (!dry_run)
+		test_point("push-content");
 	progress_stop(&progress);
 done:
 	if (o.open)
@@ -739,6 +746,130 @@ static int fetch_frames(struct remote_store *rs, struct lepton_store *local, str
 	return err;
 }
 
+/* Link a remote pack of a directory store into the local store, checking
+ * every frame as a download would: 0 when adopted, 1 when it cannot be
+ * linked (the caller downloads its frames). */
+static int adopt_remote_pack(struct remote_store *rs, struct lepton_store *local, struct pack *p,
+			     struct chunk_queue *bases)
+{
+	struct buf src = BUF_INIT, tmp = BUF_INIT, idx_path = BUF_INIT, idx = BUF_INIT;
+	struct buf frame;
+	int fd = -1, err = 0;
+
+	buf_init_limit(&frame, FRAME_READ_LIMIT);
+	buf_addf(&src, "%s/packs/%s.pack", backend_local_path(rs->b), p->name);
+	buf_addf(&tmp, "%s/adopt-%ld-%s.pack", store_tmpdir(local), (long)getpid(), p->name);
+	if (link(src.data, tmp.data) < 0) {
+		err = 1;
+		goto done;
+	}
+	fd = open(tmp.data, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = lepton_error_errno(LEPTON_EIO, "cannot open '%s'", tmp.data);
+		goto done;
+	}
+	for (uint32_t e = 0; e < p->count && !err; e++) {
+		struct lepton_oid oid;
+		struct frame_header h;
+		uint64_t off, len;
+		pack_entry(p, e, &oid, &off, &len);
+		buf_reset(&frame);
+		if (len > FRAME_READ_LIMIT || (err = buf_grow(&frame, len))) {
+			err =
+			    lepton_error_set(LEPTON_ECORRUPT, "index '%s' of store '%s' is damaged",
+					     p->name, backend_name(rs->b));
+			break;
+		}
+		if (pread(fd, frame.data, len, (off_t)off) != (ssize_t)len) {
+			err = lepton_error_set(LEPTON_ECORRUPT,
+					       "pack '%s' of store '%s' is truncated", p->name,
+					       backend_name(rs->b));
+			break;
+		}
+		buf_setlen(&frame, len);
+		if ((err = check_frame(&h, (unsigned char *)frame.data, frame.len, &oid))) {
+			err = lepton_error_wrap(err, "store '%s'", backend_name(rs->b));
+			break;
+		}
+		if ((h.flags & FRAME_HAS_BASE) && !store_has_chunk(local, &h.base))
+			chunk_queue_add(bases, &h.base);
+	}
+	if (err)
+		goto done;
+	buf_addf(&idx_path, "%s/%s.idx", rs->cache_dir, p->name);
+	if (!(err = buf_read_file(&idx, idx_path.data)))
+		err = store_adopt_pack(local, p->name, tmp.data, idx.data, idx.len);
+done:
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		unlink(tmp.data);
+	buf_release(&src);
+	buf_release(&tmp);
+	buf_release(&idx_path);
+	buf_release(&idx);
+	buf_release(&frame);
+	return err;
+}
+
+/* Remote packs every chunk of which is wanted are linked whole, not copied
+ * frame by frame; the queue keeps what is still to download. */
+static int link_wanted_packs(struct remote_store *rs, struct lepton_store *local,
+			     struct chunk_queue *q, struct transfer_stats *stats,
+			     struct progress *progress)
+{
+	struct pack_tally *tally = xcalloc(rs->nr_packs ? rs->nr_packs : 1, sizeof(*tally));
+	struct chunk_queue rest = { 0 };
+	size_t nr_tally = 0;
+	uint64_t off, len;
+	int err = 0;
+
+	for (size_t i = 0; i < q->nr; i++) {
+		struct pack *p = remote_find(rs, &q->ids[i], &off, &len);
+		struct pack_tally *t;
+		if (!p)
+			continue;
+		if (!(t = tally_find(tally, nr_tally, p))) {
+			t = &tally[nr_tally++];
+			t->pack = p;
+		}
+		t->wanted++;
+	}
+	for (size_t i = 0; i < nr_tally && !err; i++) {
+		if (tally[i].wanted != tally[i].pack->count)
+			continue;
+		err = adopt_remote_pack(rs, local, tally[i].pack, &rest);
+		tally[i].linked = !err;
+		err = err < 0 ? err : 0;
+	}
+	if (err)
+		goto done;
+	/* keep the chunks still to fetch, and the bases the linked frames need */
+	for (size_t i = 0; i < q->nr; i++) {
+		struct pack *p = remote_find(rs, &q->ids[i], &off, &len);
+		struct pack_tally *t = p ? tally_find(tally, nr_tally, p) : NULL;
+		if (t && t->linked) {
+			stats->chunks++;
+			stats->bytes += len;
+			progress_add(progress, 1, len);
+		} else {
+			chunk_queue_add(&rest, &q->ids[i]);
+		}
+	}
+	for (size_t i = 0; i < rest.nr;)
+		if (store_has_chunk(local, &rest.ids[i]))
+			rest.ids[i] = rest.ids[--rest.nr];
+		else
+			i++;
+	chunk_queue_release(q);
+	*q = rest;
+	memset(&rest, 0, sizeof(rest));
+done:
+	chunk_queue_release(&rest);
+	free(tally);
+	return err;
+}
+
 int transfer_fetch(struct remote_store *rs, struct lepton_store *local,
 		   const struct lepton_oid *files, size_t nr, int quiet,
 		   struct transfer_stats *stats)
@@ -794,6 +925,9 @@ int transfer_fetch(struct remote_store *rs, struct lepton_store *local,
 		goto done;
 
 	progress_start(&progress, "Downloading model content", q.nr, !quiet && progress_enabled());
+	if (q.nr && rs->links && backend_local_path(rs->b) &&
+	    (err = link_wanted_packs(rs, local, &q, stats, &progress)))
+		goto done;
 	if (q.nr && (err = fetch_frames(rs, local, &q, stats, &progress)))
 		goto done;
 	for (size_t i = 0; i < nr_recipes; i++)

@@ -22,6 +22,7 @@
 #include "remote.h"
 #include "repo.h"
 #include "run.h"
+#include "testpoint.h"
 #include "transfer.h"
 #include "banned.h"
 
@@ -330,6 +331,7 @@ static int push_history(struct helper *h, struct push_ref *refs, size_t nr,
 	} else {
 		buf_addf(&key, "git/packs/%s.pack", name->data);
 		err = backend_put_file(remote_store_backend(h->rs), key.data, path.data);
+		test_point("push-history");
 	}
 	unlink(path.data);
 	buf_reset(&path);
