@@ -26,7 +26,7 @@ DEVELOPER_CFLAGS = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-proto
 	-Wmissing-prototypes -Wvla -Wformat=2 -Wno-unused-parameter
 ALL_CFLAGS = -std=gnu11 $(DEVELOPER_CFLAGS) $(CFLAGS) -pthread -D_FILE_OFFSET_BITS=64 \
 	-I. -Igit-lepton -Ifilter $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -pthread
+LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -pthread -lm
 ALL_LDFLAGS = $(LDFLAGS)
 
 ifdef SANITIZE
@@ -188,14 +188,14 @@ help:
 FUZZ_CC = clang
 FUZZ_SECONDS ?= 60
 FUZZ_OPTS ?=
-FUZZ_TARGETS = pointer pktline recipe frame index safetensors gguf
+FUZZ_TARGETS = pointer pktline recipe frame index safetensors gguf codec
 FUZZ_PKGS = libxxhash libzstd libcrypto
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
 	-D_FILE_OFFSET_BITS=64 -I. -Igit-lepton -Ifilter \
 	$(shell $(PKG_CONFIG) --cflags $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_CORE_SRCS = git-lepton/buf.c git-lepton/error.c git-lepton/hash.c git-lepton/pointer.c \
-	git-lepton/recipe.c git-lepton/frame.c git-lepton/pack.c filter/pktline.c \
+	git-lepton/recipe.c git-lepton/frame.c git-lepton/codec.c git-lepton/pack.c filter/pktline.c \
 	git-lepton/model.c git-lepton/safetensors.c git-lepton/gguf.c git-lepton/fastcdc.c \
 	git-lepton/chunker.c
 FUZZ_CORE_OBJS = $(FUZZ_CORE_SRCS:%.c=fuzz/build/obj/%.o)
@@ -221,16 +221,17 @@ fuzz/build/obj/%.o: %.c
 	$(QUIET_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
 		-MMD -MP -c -o $@ $<
 
-fuzz/build/fuzz-%: fuzz/fuzz-%.c fuzz/fuzz.h fuzz/fuzz-model.h $(FUZZ_CORE_OBJS)
+fuzz/build/fuzz-%: fuzz/fuzz-%.c fuzz/fuzz.h fuzz/fuzz-model.h fuzz/codec-base.h $(FUZZ_CORE_OBJS)
 	$(QUIET_LINK)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(FUZZ_CORE_OBJS) $(FUZZ_LIBS)
 
-fuzz/build/replay-%: fuzz/replay.c fuzz/fuzz-%.c fuzz/fuzz.h fuzz/fuzz-model.h libleptoncore.a GIT-CFLAGS
+fuzz/build/replay-%: fuzz/replay.c fuzz/fuzz-%.c fuzz/fuzz.h fuzz/fuzz-model.h fuzz/codec-base.h \
+		libleptoncore.a GIT-CFLAGS
 	@mkdir -p fuzz/build
 	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ fuzz/replay.c fuzz/fuzz-$*.c \
 		libleptoncore.a $(LIBS)
 
-fuzz/build/make-corpus: fuzz/make-corpus.c libleptoncore.a GIT-CFLAGS
+fuzz/build/make-corpus: fuzz/make-corpus.c fuzz/codec-base.h libleptoncore.a GIT-CFLAGS
 	@mkdir -p fuzz/build
 	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< libleptoncore.a $(LIBS)
 

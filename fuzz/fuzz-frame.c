@@ -21,7 +21,8 @@ static void decode(const unsigned char *data, size_t size)
 	int parsed = !frame_header_parse(&h, data, size);
 
 	if (parsed && (h.header_len != FRAME_HEADER_SIZE &&
-		       h.header_len != FRAME_HEADER_SIZE + FRAME_BASE_SIZE))
+		       h.header_len != FRAME_HEADER_SIZE + FRAME_BASE_SIZE &&
+		       h.header_len != FRAME_HEADER_SIZE + FRAME_BASE2_SIZE))
 		fuzz_fail("frame_header_parse gave a bad header length");
 
 	if (!frame_decode(&out, data, size, NULL)) {

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "codec.h"
+#include "codec-base.h"
 #include "error.h"
 #include "frame.h"
 #include "hash.h"
@@ -201,7 +203,7 @@ static void frame_seeds(void)
 	struct lepton_oid chunk;
 	struct frame_header h;
 	struct buf b = BUF_INIT, data = BUF_INIT;
-	unsigned char header[FRAME_HEADER_SIZE + FRAME_BASE_SIZE];
+	unsigned char header[FRAME_MAX_HEADER];
 
 	buf_addstr(&data, "a small chunk of a model");
 	sha256_buffer(&chunk, data.data, data.len);
@@ -251,9 +253,9 @@ static void frame_seeds(void)
 	fix_trailer(&b);
 	seed(target, "zstd-huge-raw-len", b.data, b.len);
 
-	/* a reserved encoding */
+	/* an encoding from the future */
 	buf_reset(&b);
-	h.encoding = 2;
+	h.encoding = 9;
 	h.raw_len = 0;
 	frame_header_write(header, &h);
 	buf_add(&b, header, h.header_len);
@@ -294,6 +296,56 @@ static void write_index(struct buf *out, const char *tmp, int chunks)
 	buf_release(&name);
 	buf_release(&path);
 	buf_release(&frame);
+}
+
+/* A codec seed: data encoded with the hint, against the first len bytes of
+ * the fuzz base when delta; names the kind it must have given. */
+static void codec_seed(const char *name, const unsigned char *data, size_t len, unsigned width,
+		       int delta, enum codec_kind want, struct buf *b)
+{
+	static unsigned char base[FUZZ_BASE_LEN];
+	struct codec_base cb = { .data = base, .len = len, .depth = 2 };
+	struct codec_hint hint = { .level = 3, .width = width, .base = delta ? &cb : NULL };
+	struct lepton_oid chunk;
+	enum codec_kind kind;
+
+	fuzz_codec_base(base, sizeof(base));
+	sha256_buffer(&cb.id, base, len);
+	sha256_buffer(&chunk, data, len);
+	buf_reset(b);
+	if (codec_encode(b, &kind, &chunk, data, len, &hint))
+		die("codec_encode");
+	if (kind != want)
+		die(name);
+	seed("codec", name, b->data, b->len);
+}
+
+static void codec_seeds(void)
+{
+	unsigned char data[FUZZ_BASE_LEN];
+	struct buf b = BUF_INIT;
+
+	/* the base nudged in one element out of 16: what a fine-tune does */
+	fuzz_codec_base(data, sizeof(data));
+	for (size_t i = 0; i < sizeof(data); i += 32)
+		data[i] ^= 1;
+	codec_seed("delta", data, sizeof(data), 2, 1, CODEC_DELTA, &b);
+	seed_truncated("codec", "delta-truncated", &b, FRAME_HEADER_SIZE + FRAME_BASE2_SIZE + 6);
+	seed_flipped("codec", "delta-bad-checksum", &b, b.len - 12);
+	/* one past the chain bound */
+	b.data[FRAME_HEADER_SIZE + OID_RAWSZ] = CODEC_MAX_CHAIN + 1;
+	fix_trailer(&b);
+	seed("codec", "delta-too-deep", b.data, b.len);
+	codec_seed("delta-odd-tail", data, sizeof(data) - 3, 8, 1, CODEC_DELTA, &b);
+	codec_seed("delta-ungrouped", data, sizeof(data) - 1, 0, 1, CODEC_DELTA, &b);
+	codec_seed("grouped", data, sizeof(data), 2, 0, CODEC_GROUPED, &b);
+	seed("frame", "grouped", b.data, b.len);
+	/* width 3 is no width */
+	b.data[6] = 3;
+	fix_trailer(&b);
+	seed("codec", "grouped-bad-width", b.data, b.len);
+	codec_seed("grouped-f32-tail", data, sizeof(data) - 2, 4, 0, CODEC_GROUPED, &b);
+	buf_release(&b);
 }
 
 static void index_seeds(void)
@@ -480,6 +532,7 @@ int main(int argc, char **argv)
 	pktline_seeds();
 	recipe_seeds();
 	frame_seeds();
+	codec_seeds();
 	index_seeds();
 	safetensors_seeds();
 	gguf_seeds();

@@ -77,6 +77,18 @@ int store_has_file(struct lepton_store *s, const struct lepton_oid *oid);
 int store_has_chunk(struct lepton_store *s, const struct lepton_oid *chunk);
 
 /*
+ * The decoded bytes of one stored chunk into out (reset first), verified
+ * against its SHA-256, and in *depth (when not NULL) the depth of its
+ * frame in a delta chain (0: a full frame).  A delta's bases are fetched
+ * and decoded as needed.  LEPTON_ENOTFOUND when the chunk or a base is not
+ * in the store, LEPTON_ECORRUPT when a frame is damaged, the chain is
+ * broken or deeper than CODEC_MAX_CHAIN, or the bytes do not verify.  The
+ * store writer fetches the base of a delta with it.
+ */
+int store_read_chunk(struct lepton_store *s, const struct lepton_oid *chunk, struct buf *out,
+		     unsigned *depth);
+
+/*
  * Writing one file, streamed: write the bytes in pieces of any size, then
  * finish, which makes the content durable (packs, then the recipe) and
  * gives the pointer.  Chunks already in the store are not written again.

@@ -26,9 +26,13 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "error.h"
+#include "frame.h"
 #include "hash.h"
+#include "pack.h"
 #include "pointer.h"
+#include "recipe.h"
 #include "store.h"
 
 #define CS          ((size_t)STORE_CHUNK_SIZE)
@@ -1434,6 +1438,324 @@ static void test_two_writers_same_content(void **state)
 	free(data);
 }
 
+/* ---- delta chains, written frame by frame ---------------------------------- */
+
+/*
+ * The store writer does not make deltas yet: these tests put frames from
+ * codec_encode() in a pack themselves and a one-chunk recipe for each
+ * version, then read them through the store's reader.
+ */
+
+#define DCS ((size_t)(1u << 20) + 6) /* not a whole number of bf16 elements... almost */
+
+/* bf16-looking bytes: a high byte of few values, a noisy low byte */
+static unsigned char *bf16_data(size_t len, uint64_t seed)
+{
+	unsigned char *p = make_data(len, seed);
+	for (size_t i = 1; i < len; i += 2)
+		p[i] = (unsigned char)(0x3c + (p[i] % 8 == 0 ? p[i] % 3 : 0));
+	return p;
+}
+
+/* A copy of prev with about one element in 64 nudged. */
+static unsigned char *nudge(const unsigned char *prev, size_t len, uint64_t seed)
+{
+	unsigned char *p = malloc(len);
+	unsigned char *noise = make_data(len / 2, seed + 1000);
+	assert_non_null(p);
+	memcpy(p, prev, len);
+	for (size_t e = 0; e < len / 2; e++)
+		if (noise[e] % 64 == 0)
+			p[2 * e] ^= 1;
+	free(noise);
+	return p;
+}
+
+struct frames {
+	struct pack_writer w;
+	int open;
+};
+
+static void frames_add(struct fixture *f, struct frames *fr, const unsigned char *data, size_t len,
+		       const struct codec_base *base, enum codec_kind want)
+{
+	struct buf frame = BUF_INIT;
+	struct codec_hint hint = { .level = 3, .width = 2, .base = base };
+	struct lepton_oid id = sha256_of(data, len);
+	enum codec_kind kind;
+	char tmp[512];
+
+	if (!fr->open) {
+		path_in(tmp, sizeof(tmp), f->root, "tmp");
+		assert_int_equal(pack_writer_open(&fr->w, tmp), 0);
+		fr->open = 1;
+	}
+	assert_int_equal(codec_encode(&frame, &kind, &id, data, len, &hint), 0);
+	assert_int_equal(kind, want);
+	assert_int_equal(pack_writer_add(&fr->w, &id, frame.data, frame.len), 0);
+	buf_release(&frame);
+}
+
+static void frames_commit(struct fixture *f, struct frames *fr)
+{
+	struct buf name = BUF_INIT;
+	char tmp[512], packs[512];
+	path_in(tmp, sizeof(tmp), f->root, "tmp");
+	path_in(packs, sizeof(packs), f->root, "packs");
+	assert_int_equal(pack_writer_commit(&fr->w, tmp, packs, 0, &name), 0);
+	fr->open = 0;
+	buf_release(&name);
+	assert_int_equal(store_reload(f->s), 0);
+}
+
+/* A recipe of chunks a (and b when not NULL), each DCS bytes. */
+static struct lepton_pointer chunks_file(struct fixture *f, const unsigned char *a,
+					 const unsigned char *b)
+{
+	struct lepton_pointer p = { .size = b ? 2 * DCS : DCS };
+	struct recipe r = RECIPE_INIT;
+	struct buf enc = BUF_INIT, content = BUF_INIT;
+	char path[512], tmp[512];
+	struct lepton_oid id = sha256_of(a, DCS);
+
+	buf_add(&content, a, DCS);
+	recipe_add(&r, &id, DCS);
+	if (b) {
+		id = sha256_of(b, DCS);
+		buf_add(&content, b, DCS);
+		recipe_add(&r, &id, DCS);
+	}
+	p.oid = sha256_of(content.data, content.len);
+	r.file = p.oid;
+	r.size = p.size;
+	recipe_encode(&enc, &r);
+	recipe_path_of(f, &p.oid, path, sizeof(path));
+	*strrchr(path, '/') = '\0';
+	mkdir(path, 0777);
+	recipe_path_of(f, &p.oid, path, sizeof(path));
+	path_in(tmp, sizeof(tmp), f->root, "tmp");
+	assert_int_equal(write_file_atomic(tmp, path, enc.data, enc.len, 0), 0);
+	buf_release(&enc);
+	buf_release(&content);
+	recipe_release(&r);
+	return p;
+}
+
+/* A recipe of one chunk: the file is the chunk. */
+static struct lepton_pointer one_chunk_file(struct fixture *f, const unsigned char *data,
+					    size_t len)
+{
+	assert_int_equal(len, DCS);
+	return chunks_file(f, data, NULL);
+}
+
+/* v[0] full, v[k] a delta against v[k - 1] at depth k, for k <= n */
+static void make_chain(struct fixture *f, unsigned char **v, size_t n)
+{
+	struct frames fr = { .open = 0 };
+	v[0] = bf16_data(DCS, 77);
+	frames_add(f, &fr, v[0], DCS, NULL, CODEC_GROUPED);
+	for (size_t k = 1; k <= n; k++) {
+		struct codec_base base = { .id = sha256_of(v[k - 1], DCS),
+					   .data = v[k - 1],
+					   .len = DCS,
+					   .depth = (unsigned)k - 1 };
+		v[k] = nudge(v[k - 1], DCS, k);
+		frames_add(f, &fr, v[k], DCS, &base, CODEC_DELTA);
+	}
+	frames_commit(f, &fr);
+}
+
+static void test_delta_chain_read(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char *v[CODEC_MAX_CHAIN + 1];
+	struct buf got = BUF_INIT;
+	struct fsck_log log;
+
+	make_chain(f, v, CODEC_MAX_CHAIN);
+	for (size_t k = 0; k <= CODEC_MAX_CHAIN; k++) {
+		struct lepton_pointer p = one_chunk_file(f, v[k], DCS);
+		unsigned depth = 99;
+		read_back_ok(f->s, &p, v[k], DCS);
+		if (store_read_chunk(f->s, &p.oid, &got, &depth))
+			fail_msg("store_read_chunk: %s", lepton_error_last());
+		assert_int_equal(depth, k);
+		assert_int_equal(got.len, DCS);
+		assert_memory_equal(got.data, v[k], DCS);
+	}
+	assert_int_equal(fsck(f->s, 1, &log), 0);
+	reopen(f);
+	assert_int_equal(fsck(f->s, 0, &log), 0);
+	for (size_t k = 0; k <= CODEC_MAX_CHAIN; k++)
+		free(v[k]);
+	buf_release(&got);
+}
+
+/* Put a frame encoded for data against a base whose header claims depth
+ * claimed, with its depth byte then set to depth. */
+static void add_forged_delta(struct fixture *f, const unsigned char *data,
+			     const unsigned char *base_data, unsigned claimed, unsigned depth)
+{
+	struct frames fr = { .open = 0 };
+	struct codec_base base = {
+		.id = sha256_of(base_data, DCS), .data = base_data, .len = DCS, .depth = claimed
+	};
+	struct codec_hint hint = { .level = 3, .width = 2, .base = &base };
+	struct lepton_oid id = sha256_of(data, DCS);
+	struct buf frame = BUF_INIT;
+	enum codec_kind kind;
+	char tmp[512];
+
+	assert_int_equal(codec_encode(&frame, &kind, &id, data, DCS, &hint), 0);
+	assert_int_equal(kind, CODEC_DELTA);
+	frame.data[FRAME_HEADER_SIZE + OID_RAWSZ] = (char)depth;
+	put_le64((unsigned char *)frame.data + frame.len - FRAME_TRAILER_SIZE,
+		 xxh3_64(frame.data, frame.len - FRAME_TRAILER_SIZE));
+	path_in(tmp, sizeof(tmp), f->root, "tmp");
+	assert_int_equal(pack_writer_open(&fr.w, tmp), 0);
+	fr.open = 1;
+	assert_int_equal(pack_writer_add(&fr.w, &id, frame.data, frame.len), 0);
+	frames_commit(f, &fr);
+	buf_release(&frame);
+}
+
+static void expect_read_chunk_error(struct fixture *f, const unsigned char *data, int want,
+				    const char *words)
+{
+	struct buf got = BUF_INIT;
+	struct lepton_oid id = sha256_of(data, DCS);
+	int err = store_read_chunk(f->s, &id, &got, NULL);
+	if (err != want)
+		fail_msg("store_read_chunk gave %d, expected %d: %s", err, want,
+			 lepton_error_last());
+	if (!strstr(lepton_error_last(), words))
+		fail_msg("message '%s' lacks '%s'", lepton_error_last(), words);
+	assert_int_equal(got.len, 0);
+	buf_release(&got);
+}
+
+static void test_delta_chain_too_deep(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char *v[CODEC_MAX_CHAIN + 1], *deep, *lying;
+	struct lepton_pointer p;
+	struct fsck_log log;
+
+	make_chain(f, v, CODEC_MAX_CHAIN);
+	/* depth N + 1 on top of the chain: refused */
+	deep = nudge(v[CODEC_MAX_CHAIN], DCS, 500);
+	add_forged_delta(f, deep, v[CODEC_MAX_CHAIN], CODEC_MAX_CHAIN - 1, CODEC_MAX_CHAIN + 1);
+	p = one_chunk_file(f, deep, DCS);
+	read_fails_corrupt(f->s, &p, NULL);
+	expect_read_chunk_error(f, deep, LEPTON_ECORRUPT, "more than");
+	/* a depth that does not follow its base's (a cycle would not) */
+	lying = nudge(v[CODEC_MAX_CHAIN], DCS, 501);
+	add_forged_delta(f, lying, v[CODEC_MAX_CHAIN], 2, 3);
+	p = one_chunk_file(f, lying, DCS);
+	read_fails_corrupt(f->s, &p, NULL);
+	expect_read_chunk_error(f, lying, LEPTON_ECORRUPT, "broken");
+	assert_int_equal(fsck(f->s, 0, &log), 4); /* two chunks, two recipes */
+	for (size_t k = 0; k <= CODEC_MAX_CHAIN; k++)
+		free(v[k]);
+	free(deep);
+	free(lying);
+}
+
+static void test_delta_base_missing(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char *old = bf16_data(DCS, 90), *cur = nudge(old, DCS, 91);
+	struct codec_base base = { .id = sha256_of(old, DCS), .data = old, .len = DCS };
+	struct frames fr = { .open = 0 };
+	struct lepton_pointer p;
+	struct buf got = BUF_INIT;
+	struct fsck_log log;
+	ssize_t ret;
+
+	frames_add(f, &fr, cur, DCS, &base, CODEC_DELTA);
+	frames_commit(f, &fr);
+	p = one_chunk_file(f, cur, DCS);
+	ret = read_pieces(f->s, &p, read_sizes, sizeof(read_sizes) / sizeof(*read_sizes), &got);
+	assert_int_equal(ret, LEPTON_ENOTFOUND);
+	assert_int_equal(got.len, 0);
+	assert_non_null(strstr(lepton_error_last(), "base chunk"));
+	assert_non_null(strstr(lepton_error_last(), "missing"));
+	expect_read_chunk_error(f, cur, LEPTON_ENOTFOUND, "base chunk");
+	assert_int_equal(fsck(f->s, 0, &log), 2); /* the chunk, and the recipe using it */
+	assert_int_equal(log.chunk, 1);
+	free(old);
+	free(cur);
+	buf_release(&got);
+}
+
+static void test_delta_wrong_base(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char *old = bf16_data(DCS, 95), *other = nudge(old, DCS, 96);
+	unsigned char *cur = nudge(old, DCS, 97);
+	/* encoded against other, but naming old: decodes to wrong bytes */
+	struct codec_base base = { .id = sha256_of(old, DCS), .data = other, .len = DCS };
+	struct frames fr = { .open = 0 };
+	struct lepton_pointer p;
+	struct fsck_log log;
+	size_t handed_out;
+
+	frames_add(f, &fr, old, DCS, NULL, CODEC_GROUPED);
+	frames_add(f, &fr, cur, DCS, &base, CODEC_DELTA);
+	frames_commit(f, &fr);
+	p = one_chunk_file(f, cur, DCS);
+	read_fails_corrupt(f->s, &p, NULL);
+	assert_non_null(strstr(lepton_error_last(), "SHA-256"));
+	expect_read_chunk_error(f, cur, LEPTON_ECORRUPT, "SHA-256");
+	assert_int_equal(fsck(f->s, 1, &log), 2);
+	/* first of two chunks: the reader names the chunk and hands out none
+	 * of its bytes (the file's SHA-256 alone would come after them) */
+	p = chunks_file(f, cur, old);
+	read_fails_corrupt(f->s, &p, &handed_out);
+	assert_int_equal(handed_out, 0);
+	assert_non_null(strstr(lepton_error_last(), "chunk '"));
+	free(old);
+	free(other);
+	free(cur);
+}
+
+/* A flipped byte in a delta's frame or in its base's frame. */
+static void test_delta_corrupt(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char *v[3];
+	struct lepton_pointer p;
+	char packs[512], path[1024];
+	struct dirent *e;
+	DIR *d;
+
+	make_chain(f, v, 2);
+	p = one_chunk_file(f, v[2], DCS);
+	read_back_ok(f->s, &p, v[2], DCS);
+	path_in(packs, sizeof(packs), f->root, "packs");
+	d = opendir(packs);
+	assert_non_null(d);
+	path[0] = '\0';
+	while ((e = readdir(d)))
+		if (strstr(e->d_name, ".pack"))
+			snprintf(path, sizeof(path), "%s/%s", packs, e->d_name);
+	closedir(d);
+	assert_true(path[0]);
+	/* the frames are in id order; flip one byte in the middle of each
+	 * frame in turn: whichever of the three frames it hits, v[2] is damaged */
+	for (off_t at = 100; at < file_size(path); at += file_size(path) / 7) {
+		flip_byte(path, at);
+		reopen(f);
+		read_fails_corrupt(f->s, &p, NULL);
+		flip_byte(path, at);
+	}
+	reopen(f);
+	read_back_ok(f->s, &p, v[2], DCS);
+	for (size_t k = 0; k < 3; k++)
+		free(v[k]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1472,6 +1794,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reload, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_two_writers_same_content, setup_store,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_delta_chain_read, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_delta_chain_too_deep, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_delta_base_missing, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_delta_wrong_base, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_delta_corrupt, setup_store, teardown),
 		/* last: when it fails it crashes, and takes the rest with it */
 		cmocka_unit_test_setup_teardown(test_reload_while_opening_reader, setup_store,
 						teardown),
