@@ -421,6 +421,21 @@ test_expect_failure SCRIPT 'no progress on a terminal with -q' '
 	test_grep ! "%" tty-q.out
 '
 
+test_expect_success SCRIPT 'push shows progress on a terminal' '
+	make_model "$DATA/tty" 2 77 &&
+	cp "$DATA/tty" clone-tty/tty.safetensors &&
+	git -C clone-tty add tty.safetensors &&
+	test_tick &&
+	git -C clone-tty commit -q -m tty &&
+	write_script push-tty.sh <<-\EOF &&
+	cd clone-tty &&
+	git push origin main:refs/heads/tty
+	EOF
+	script -qec ./push-tty.sh /dev/null >tty-push.out 2>&1 &&
+	test_grep "[0-9]%" tty-push.out &&
+	assert_remote_has "$STORE" $(file_sha256 "$DATA/tty")
+'
+
 test_expect_success 'no progress lines when stderr is not a terminal' '
 	git clone "$URL" clone-notty 2>err &&
 	test_grep ! "%" err

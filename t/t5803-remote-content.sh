@@ -312,6 +312,32 @@ test_expect_success LEPTON_FETCH 'a damaged chunk in the remote: git lepton fetc
 	test_grep -i -e corrupt -e checksum -e damaged -e mismatch -e "does not match" err
 '
 
+test_expect_success LEPTON_FETCH 'a damaged recipe in the remote: fetch fails clearly, nothing wrong is kept' '
+	cp -R "$STORE" store-badrecipe &&
+	recipe=$(remote_recipe_path store-badrecipe $C1) &&
+	test_path_is_file "$recipe" &&
+	corrupt_byte "$recipe" 60 &&
+	GIT_LEPTON_SKIP_SMUDGE=1 git clone -q "lepton::$TRASH_DIRECTORY/store-badrecipe" badrecipe &&
+	(
+		cd badrecipe &&
+		test_must_fail git lepton fetch --include "sub/*" 2>../err &&
+		assert_not_in_store $C1 &&
+		assert_local_store_sound
+	) &&
+	test_grep -i -e corrupt -e checksum -e damaged -e mismatch -e "does not match" err
+'
+
+test_expect_success 'a damaged history pack in the remote: clone fails clearly' '
+	cp -R "$STORE" store-badgit &&
+	for pack in store-badgit/git/packs/*.pack
+	do
+		corrupt_byte "$pack" $(( $(file_size "$pack") / 2 )) || return 1
+	done &&
+	test_must_fail git clone "lepton::$TRASH_DIRECTORY/store-badgit" badgit 2>err &&
+	cat err >&3 &&
+	test_grep -e "^error:" -e "^fatal:" err
+'
+
 # Not there yet: store.c still cuts fixed 4 MiB chunks (the tensor-aligned
 # chunker is not wired in), so a version with 10 % of its tensors
 # retrained stores about all of its bytes again (DESIGN.md: at most 15 %
