@@ -436,6 +436,21 @@ test_expect_success SCRIPT 'push shows progress on a terminal' '
 	assert_remote_has "$STORE" $(file_sha256 "$DATA/tty")
 '
 
+test_expect_success SCRIPT 'push -q shows no progress on a terminal' '
+	make_model "$DATA/tty2" 2 78 &&
+	cp "$DATA/tty2" clone-tty/tty.safetensors &&
+	git -C clone-tty add tty.safetensors &&
+	test_tick &&
+	git -C clone-tty commit -q -m tty2 &&
+	write_script push-tty-q.sh <<-\EOF &&
+	cd clone-tty &&
+	git push -q origin main:refs/heads/tty
+	EOF
+	script -qec ./push-tty-q.sh /dev/null >tty-push-q.out 2>&1 &&
+	assert_remote_has "$STORE" $(file_sha256 "$DATA/tty2") &&
+	test_grep ! "%" tty-push-q.out
+'
+
 test_expect_success 'no progress lines when stderr is not a terminal' '
 	git clone "$URL" clone-notty 2>err &&
 	test_grep ! "%" err

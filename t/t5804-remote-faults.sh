@@ -13,7 +13,7 @@ named in the error.'
 
 STORE="$TRASH_DIRECTORY/store"
 URL="lepton::$STORE"
-BIG=32M
+BIG=48M
 
 # The lock that guards the refs manifest (DESIGN.md: a lock file and a
 # rename on a directory store).
@@ -41,6 +41,9 @@ store_busy () {
 	test -n "$(find "$STORE/tmp" -type f 2>/dev/null | head -n 1)" ||
 	test "$(store_files)" -gt "${store_files_before:-0}"
 }
+
+# (src copies packs into the store, lepton.hardlinks=false: a linked
+# pack lands at once and leaves no time to kill the helper.)
 
 # push_and_kill WHEN DELAY: git push origin main from src in the
 # background; kill -9 its helper as soon as it runs (WHEN=start) or once
@@ -71,6 +74,7 @@ push_and_kill () {
 	fi
 	wait $_pk_git
 	push_code=$?
+	test -z "$killed" || echo "$1 $2 $push_code" >>kills.log
 	echo >&3 "killed: ${killed:-nothing, the push had finished} ($1 + ${2}s); git push exited with $push_code"
 	return 0
 }
@@ -120,6 +124,7 @@ assert_store_usable () {
 
 test_expect_success PGREP 'setup: a store with one version' '
 	setup_repo src &&
+	git -C src config lepton.hardlinks false &&
 	new_big_version 0 &&
 	git -C src remote add origin "$URL" &&
 	git -C src push -q origin main &&
@@ -127,7 +132,7 @@ test_expect_success PGREP 'setup: a store with one version' '
 '
 
 round=0
-for spec in start:0 upload:0 upload:0.05 upload:0.2
+for spec in start:0 upload:0.02 upload:0.15
 do
 	when=${spec%:*}
 	delay=${spec#*:}
@@ -159,6 +164,11 @@ do
 		test_cmp_bin "$DATA/big$round" check/big.bin
 	'
 done
+
+test_expect_success PGREP 'the kills above did land (at least the one at start)' '
+	cat kills.log >&3 &&
+	test_line_count -ge 1 kills.log
+'
 
 test_expect_success 'a store moved away in the middle of a push: a clear error, no crash' '
 	new_big_version 10 &&
