@@ -247,6 +247,16 @@ int backend_exists(struct backend *b, const char *key)
 	return ret;
 }
 
+static mode_t current_umask(void)
+{
+	static mode_t mask = (mode_t)-1;
+	if (mask == (mode_t)-1) {
+		mask = umask(022);
+		umask(mask);
+	}
+	return mask;
+}
+
 /* A new temporary file under <root>/tmp. */
 static int open_tmp(const struct backend *b, struct buf *tmp_path, int *fd)
 {
@@ -257,6 +267,9 @@ static int open_tmp(const struct backend *b, struct buf *tmp_path, int *fd)
 	*fd = mkstemp(tmp_path->data);
 	if (*fd < 0)
 		return lepton_error_errno(LEPTON_EIO, "cannot write to store '%s'", b->name);
+	/* mkstemp makes 0600 files; a store shared by a team is read by all,
+	 * as far as the umask allows, and its objects are never written again */
+	fchmod(*fd, 0444 & ~current_umask());
 	return 0;
 }
 
@@ -476,9 +489,16 @@ static int lock_is_stale(const char *lock)
 	return stale;
 }
 
+static long lock_wait_ms(void)
+{
+	/* the test suite shortens the wait for a lock that never goes */
+	const char *v = getenv("GIT_LEPTON_TEST_LOCK_WAIT_MS");
+	return v && *v ? strtol(v, NULL, 10) : LOCK_WAIT_MS;
+}
+
 static int take_lock(const struct backend *b, const char *lock)
 {
-	long waited = 0, step = 2;
+	long waited = 0, step = 2, limit = lock_wait_ms();
 	char host[128] = "unknown", text[200];
 
 	gethostname(host, sizeof(host));
@@ -502,7 +522,7 @@ static int take_lock(const struct backend *b, const char *lock)
 			unlink(lock); /* its holder was killed while holding it */
 			continue;
 		}
-		if (waited >= LOCK_WAIT_MS)
+		if (waited >= limit)
 			return lepton_error_set(LEPTON_ERR,
 						"cannot lock '%s': another push has held it for "
 						"%ld s; if no push is running, remove that file",

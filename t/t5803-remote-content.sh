@@ -191,10 +191,7 @@ test_expect_success LEPTON_FETCH 'git lepton fetch REMOTE REV' '
 	)
 '
 
-# Bug: git lepton fetch --all hands "--all" to git rev-list on standard
-# input (git-lepton/remote.c), which git before 2.42 refuses: "fatal:
-# options not supported in --stdin mode", "git rev-list failed".
-test_expect_failure LEPTON_FETCH 'git lepton fetch --all' '
+test_expect_success LEPTON_FETCH 'git lepton fetch --all' '
 	skip_clone ptr2b &&
 	(
 		cd ptr2b &&
