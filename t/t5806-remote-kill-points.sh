@@ -66,6 +66,13 @@ do
 done
 
 test_expect_success 'a lock left by a killed push does not block the next one' '
+	# the push killed right after the swap left its lock behind
+	test_path_is_file "$STORE/git/refs.lock" &&
+	echo more >src/more.txt &&
+	git -C src add more.txt &&
+	git -C src commit -q -m more &&
+	git -C src push -q origin HEAD:refs/heads/main &&
+	assert_remote_ref "$URL" refs/heads/main "$(git -C src rev-parse HEAD)" &&
 	test_path_is_missing "$STORE/git/refs.lock"
 '
 
