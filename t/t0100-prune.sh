@@ -28,7 +28,9 @@ recipe_of () {
 test_expect_success 'setup: five versions, pushed to a lepton store' '
 	make_version_history &&
 	git config lepton.hardlinks false &&
-	git remote add origin "lepton::$PWD/../store" &&
+	echo /remote-store >>.git/info/exclude &&
+	echo /wt2 >>.git/info/exclude &&
+	git remote add origin "lepton::$PWD/remote-store" &&
 	git push -q origin main 2>err &&
 	git lepton gc -q &&
 	test "$(ls .git/lepton/packs/*.idx | wc -l)" = 1
@@ -51,7 +53,7 @@ test_expect_success 'prune --dry-run lists what would go and changes nothing' '
 	test_cmp before after
 '
 test_expect_success 'prune keeps what a worktree, a stash and the index need' '
-	git worktree add -q --detach ../wt "$(version_commit model.safetensors 2)" &&
+	git worktree add -q --detach wt2 "$(version_commit model.safetensors 2)" &&
 	cp .git/versions/model.safetensors.v1 model.safetensors &&
 	git stash -q &&
 	cp .git/versions/model.safetensors.v3 model.safetensors &&
@@ -64,7 +66,7 @@ test_expect_success 'prune keeps what a worktree, a stash and the index need' '
 	has_local model.safetensors 3 &&
 	git reset -q --hard &&
 	git stash drop -q &&
-	git worktree remove ../wt
+	git worktree remove wt2
 '
 
 test_expect_success 'prune keeps an unpushed commit that is not among the newest' '
@@ -83,7 +85,7 @@ test_expect_success 'prune keeps an unpushed commit that is not among the newest
 '
 
 test_expect_success 'prune keeps what the remote store lost' '
-	lost=$(recipe_of .git/versions/model.safetensors.v1 ../store) &&
+	lost=$(recipe_of .git/versions/model.safetensors.v1 remote-store) &&
 	mv "$lost" ../lost-recipe &&
 	git lepton prune --keep 2 --dry-run >out 2>err &&
 	cat out err &&
@@ -99,7 +101,7 @@ test_expect_success 'prune without a remote store drops nothing' '
 	git config remote.elsewhere.url /nonexistent &&
 	test_must_fail git lepton prune --keep 2 2>err &&
 	test_grep "nothing was pruned" err &&
-	git config remote.elsewhere.url "lepton::$PWD/../store" &&
+	git config remote.elsewhere.url "lepton::$PWD/remote-store" &&
 	git remote rename elsewhere origin &&
 	store_sum >after &&
 	test_cmp before after
