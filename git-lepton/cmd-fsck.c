@@ -22,6 +22,8 @@ struct fsck_state {
 	struct oidset checked;  /* file ids already looked at */
 	const char *commit;     /* abbreviated id of the commit being walked, or "index" */
 	int problems, pointers, remote_only;
+	struct oidset tips;          /* content of the refs' tip trees and the index */
+	int pruned;                  /* old versions in no store: a prune dropped them */
 	struct remote_store *remote; /* where missing content may be; NULL: none */
 	struct oidset bad_chunks;    /* chunks whose frame failed a check */
 	int quiet;                   /* count problems, print nothing */
@@ -81,6 +83,12 @@ static void check_pointer(struct fsck_state *st, const char *path, const git_oid
 				st->remote_only++;
 				return;
 			}
+			/* a prune of both stores drops old versions on purpose;
+			 * what a tip or the index needs must be somewhere */
+			if (st->remote && !oidset_has(&st->tips, &p.oid)) {
+				st->pruned++;
+				return;
+			}
 			printf("error: missing content '%s' of '%s' in %s%s\n", hex, path,
 			       st->commit, st->remote ? " (not in the remote store either)" : "");
 			st->problems++;
@@ -104,6 +112,55 @@ static int tree_cb(const char *root, const git_tree_entry *entry, void *data)
 	check_pointer(st, path.data, git_tree_entry_id(entry));
 	buf_release(&path);
 	return 0;
+}
+
+/* The content the refs' tip trees, HEAD and the index name: it must be in
+ * some store, whatever was pruned. */
+static int collect_tips(struct oidset *out, struct lepton_repo *repo)
+{
+	struct pointer_list l = { 0 };
+	struct buf text = BUF_INIT;
+	const char **revs = NULL;
+	size_t nr = 0;
+	git_index *index = NULL;
+	char *line, *next, head_hex[GIT_OID_HEXSZ + 1];
+	git_oid head;
+	int err = 0;
+
+	if (run_git(&text, "for-each-ref", "--format=%(objectname)", (char *)NULL) == 0 &&
+	    text.len) {
+		for (line = text.data; *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			else
+				next = line + strlen(line);
+			revs = xrealloc(revs, (nr + 2) * sizeof(*revs));
+			revs[nr++] = line;
+		}
+	}
+	if (git_reference_name_to_id(&head, repo->git, "HEAD") == 0) {
+		git_oid_tostr(head_hex, sizeof(head_hex), &head);
+		revs = xrealloc(revs, (nr + 2) * sizeof(*revs));
+		revs[nr++] = head_hex; /* a detached HEAD is in no ref */
+	}
+	if (nr && (err = pointers_reachable(&l, repo, revs, nr, 1, NULL, NULL)))
+		goto done;
+	for (size_t i = 0; i < l.nr; i++)
+		oidset_insert(out, &l.items[i].oid);
+	if (git_repository_index(&index, repo->git) == 0)
+		for (size_t i = 0; i < git_index_entrycount(index); i++) {
+			struct lepton_pointer p;
+			if (blob_pointer(repo->git, &git_index_get_byindex(index, i)->id, &p) == 1)
+				oidset_insert(out, &p.oid);
+			lepton_error_clear();
+		}
+done:
+	git_index_free(index);
+	pointer_list_release(&l);
+	free(revs);
+	buf_release(&text);
+	return err;
 }
 
 static int walk_history(struct fsck_state *st)
@@ -227,6 +284,14 @@ static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 		git_odb_free(odb);
 		if (n && (err = pointers_reachable(&pointers, repo, revs, n, 0, NULL, NULL)))
 			goto fail;
+		if (n) {
+			struct pointer_list tips = { 0 };
+			if ((err = pointers_reachable(&tips, repo, revs, n, 1, NULL, NULL)))
+				goto fail;
+			for (size_t i = 0; i < tips.nr; i++)
+				oidset_insert(&st.tips, &tips.items[i].oid);
+			pointer_list_release(&tips);
+		}
 	}
 	for (size_t i = 0; i < pointers.nr; i++) {
 		char hex[OID_HEXSZ + 1];
@@ -235,11 +300,20 @@ static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 		if (oidset_has(&st.damaged, &pointers.items[i].oid)) {
 			printf("  affects '%s' (content '%s')\n", pointers.items[i].path, hex);
 		} else if (!store_has_file(remote_as_store, &pointers.items[i].oid)) {
+			/* prune --remote drops old versions; the tips stay */
+			if (!oidset_has(&st.tips, &pointers.items[i].oid)) {
+				st.pruned++;
+				continue;
+			}
 			printf("error: remote store lacks content '%s' of '%s'\n", hex,
 			       pointers.items[i].path);
 			st.problems++;
 		}
 	}
+	if (st.pruned)
+		printf("%d file%s of old versions %s not in the store (dropped by 'git lepton prune "
+		       "--remote')\n",
+		       st.pruned, st.pruned == 1 ? "" : "s", st.pruned == 1 ? "is" : "are");
 	if (st.problems) {
 		printf("%d problem%s found in remote store '%s'\n", st.problems,
 		       st.problems == 1 ? "" : "s", remote_store_name(rs));
@@ -261,6 +335,7 @@ done:
 	buf_release(&etag);
 	buf_release(&key);
 	oidset_release(&st.damaged);
+	oidset_release(&st.tips);
 	store_free(remote_as_store);
 	remote_store_free(rs);
 	store_free(local);
@@ -523,7 +598,14 @@ int cmd_fsck(int argc, const char **argv, struct lepton_repo *repo)
 	/* without a remote store, missing content is simply missing */
 	if (remote_open_for(&st.remote, repo, st.store, NULL, 0))
 		lepton_error_clear();
+	if (st.remote && (n = collect_tips(&st.tips, repo)) < 0) {
+		ret = report_error(n);
+		goto done;
+	}
 	walk_history(&st);
+	if (st.pruned)
+		printf("%d file%s of old versions %s in no store (dropped by 'git lepton prune')\n",
+		       st.pruned, st.pruned == 1 ? "" : "s", st.pruned == 1 ? "is" : "are");
 	if (st.remote_only)
 		printf("%d file%s not fetched yet: in remote store '%s' ('git lepton fetch "
 		       "--all' brings them)\n",
@@ -536,8 +618,9 @@ int cmd_fsck(int argc, const char **argv, struct lepton_repo *repo)
 	} else {
 		printf("ok: store '%s' verified%s; the content of %d file%s in history is "
 		       "present\n",
-		       store_root(st.store), full ? " (full)" : "", st.pointers - st.remote_only,
-		       st.pointers - st.remote_only == 1 ? "" : "s");
+		       store_root(st.store), full ? " (full)" : "",
+		       st.pointers - st.remote_only - st.pruned,
+		       st.pointers - st.remote_only - st.pruned == 1 ? "" : "s");
 	}
 done:
 	oidset_release(&st.damaged);
@@ -545,6 +628,7 @@ done:
 	oidset_release(&st.trees);
 	oidset_release(&st.checked);
 	oidset_release(&st.bad_chunks);
+	oidset_release(&st.tips);
 	remote_store_free(st.remote);
 	store_free(st.store);
 	return ret;
