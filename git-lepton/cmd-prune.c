@@ -87,18 +87,21 @@ static void describe(struct buf *out, const struct file_list *names, const struc
 		buf_addf(out, "content %.12s (in no version)", hex);
 }
 
-/* "--max-age=<unix time>" from git's own reading of a date. */
+/* A date as git reads an expiry date (what `git gc --prune=` takes): its
+ * careful parser refuses what is not a date, where --since= would take
+ * garbage as "now" and drop everything. */
 static int parse_date(long long *out, const char *date)
 {
 	struct buf arg = BUF_INIT, res = BUF_INIT;
+	char *end = NULL;
 	int err = 0;
 
-	buf_addf(&arg, "--since=%s", date);
-	if (run_git(&res, "rev-parse", arg.data, (char *)NULL) ||
-	    strncmp(res.data ? res.data : "", "--max-age=", 10) ||
-	    (*out = strtoll(res.data + 10, NULL, 10)) <= 0)
+	buf_addf(&arg, "lepton.pruneolderthan=%s", date);
+	if (run_git(&res, "-c", arg.data, "config", "--type=expiry-date", "lepton.pruneolderthan",
+		    (char *)NULL) ||
+	    !res.len || (*out = strtoll(res.data, &end, 10)) <= 0 || (*end && *end != '\n'))
 		err = lepton_error_set(LEPTON_EINVALID,
-				       "'%s' is not a date git understands; try '2 weeks ago' or "
+				       "'%s' is not a date git understands; try '2.weeks.ago' or "
 				       "'2026-01-31'",
 				       date);
 	buf_release(&arg);

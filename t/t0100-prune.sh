@@ -52,6 +52,17 @@ test_expect_success 'prune --dry-run lists what would go and changes nothing' '
 	store_sum >after &&
 	test_cmp before after
 '
+test_expect_success 'prune --older-than drops only versions older than the date' '
+	when=$(git log -1 --format=%ct "$(version_commit model.safetensors 3)") &&
+	git lepton prune --keep 0 --older-than "@$when" --dry-run >out &&
+	cat out &&
+	test_grep "would drop .model.safetensors. v1" out &&
+	test_grep "would drop .model.safetensors. v2" out &&
+	test_grep ! "v3\|v4\|v5" out &&
+	test_must_fail git lepton prune --older-than "not a date at all" 2>err &&
+	test_grep "not a date git understands" err
+'
+
 test_expect_success 'prune keeps what a worktree, a stash and the index need' '
 	git worktree add -q --detach wt2 "$(version_commit model.safetensors 2)" &&
 	cp .git/versions/model.safetensors.v1 model.safetensors &&
