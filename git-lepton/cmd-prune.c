@@ -436,7 +436,8 @@ static int prune_local(struct lepton_repo *repo, const struct prune_opts *o)
 		else
 			lost[nr_lost++] = cand[i], rest[nr_rest++] = cand[i];
 	if (nr_lost) {
-		print_files("keep (not whole in the remote store):", &old, lost, nr_lost);
+		if (!o->quiet)
+			print_files("keep (not whole in the remote store):", &old, lost, nr_lost);
 		warning("%zu old file%s kept: remote store '%s' does not have %s whole; push "
 			"them or repair that store",
 			nr_lost, nr_lost == 1 ? " is" : "s are", remote_store_name(rs),
@@ -457,12 +458,14 @@ static int prune_local(struct lepton_repo *repo, const struct prune_opts *o)
 		goto fail;
 	if (!o->quiet)
 		print_files(o->dry_run ? "would drop" : "dropped", &old, drop, nr_drop);
-	printf("%s %zu file%s, %llu chunks, %s%s (remote store '%s' has them)\n",
-	       o->dry_run ? "would free" : "freed", nr_drop, nr_drop == 1 ? "" : "s",
-	       (unsigned long long)st.chunks_dropped,
-	       human_size(size1, sizeof(size1),
-			  st.bytes_before > st.bytes_after ? st.bytes_before - st.bytes_after : 0),
-	       o->dry_run ? "" : " locally", remote_store_name(rs));
+	if (!o->quiet)
+		printf("%s %zu file%s, %llu chunks, %s%s (remote store '%s' has them)\n",
+		       o->dry_run ? "would free" : "freed", nr_drop, nr_drop == 1 ? "" : "s",
+		       (unsigned long long)st.chunks_dropped,
+		       human_size(
+			   size1, sizeof(size1),
+			   st.bytes_before > st.bytes_after ? st.bytes_before - st.bytes_after : 0),
+		       o->dry_run ? "" : " locally", remote_store_name(rs));
 	if (st.chunks_damaged)
 		warning("%llu damaged frames were left out; run 'git lepton fsck --repair'",
 			(unsigned long long)st.chunks_damaged);
@@ -590,10 +593,12 @@ static int prune_remote(struct lepton_repo *repo, const char *remote, const stru
 	}
 	if ((err = remote_store_prune(rs, &keep, drop, nr_drop, o->grace, &st)))
 		goto fail;
-	printf("freed %zu file%s, %llu chunks, %s in store '%s'%s\n", nr_drop,
-	       nr_drop == 1 ? "" : "s", (unsigned long long)st.chunks_dropped,
-	       human_size(size, sizeof(size), st.bytes_dropped), remote_store_name(rs),
-	       o->grace > 0 ? " (old packs are deleted by a gc after the grace period)" : "");
+	if (!o->quiet)
+		printf("freed %zu file%s, %llu chunks, %s in store '%s'%s\n", nr_drop,
+		       nr_drop == 1 ? "" : "s", (unsigned long long)st.chunks_dropped,
+		       human_size(size, sizeof(size), st.bytes_dropped), remote_store_name(rs),
+		       o->grace > 0 ? " (old packs are deleted by a gc after the grace period)"
+				    : "");
 	goto done;
 fail:
 	ret = report_error(err);
