@@ -311,9 +311,10 @@ static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 		}
 	}
 	if (st.pruned)
-		printf("%d file%s of old versions %s not in the store (dropped by 'git lepton prune "
-		       "--remote')\n",
-		       st.pruned, st.pruned == 1 ? "" : "s", st.pruned == 1 ? "is" : "are");
+		printf(
+		    "%d file%s of old versions %s not in the store (dropped by 'git lepton prune "
+		    "--remote')\n",
+		    st.pruned, st.pruned == 1 ? "" : "s", st.pruned == 1 ? "is" : "are");
 	if (st.problems) {
 		printf("%d problem%s found in remote store '%s'\n", st.problems,
 		       st.problems == 1 ? "" : "s", remote_store_name(rs));
@@ -366,6 +367,12 @@ static void describe_file(struct buf *out, struct lepton_repo *repo, const char 
 		buf_addf(out, "'%s' (%.12s)", path, hex);
 	else
 		buf_addf(out, "content %.12s", hex);
+}
+
+static void say_dropped_pack(void *data, const char *name)
+{
+	(void)data;
+	printf("removed pack '%s': its index is damaged\n", name);
 }
 
 static const char *path_of(const struct pointer_list *l, const struct lepton_oid *oid)
@@ -525,6 +532,12 @@ static int repair(struct lepton_repo *repo, const char *remote_name)
 		describe_file(&line, repo, path_of(&history, &failed.v[i]), &failed.v[i]);
 		printf("cannot repair %s: remote store '%s' does not have it\n", line.data,
 		       remote_store_name(rs));
+	}
+	/* once every damaged file is back, a pack whose index does not load
+	 * holds nothing that is needed */
+	if (!failed.nr && (n = store_drop_damaged_packs(st.store, say_dropped_pack, NULL)) < 0) {
+		err = n;
+		goto fail;
 	}
 	if (rst.chunks_damaged)
 		printf("left out %llu damaged frame%s; took %llu from '%s'\n",

@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -146,6 +147,9 @@ static int copy_pack(struct pack *p, const struct store_repack_opts *o, struct p
 		}
 		if (!o->dry_run) {
 			err = pack_read_frame(p, off, len, frame);
+			/* a failing disk is no reason to drop a frame: stop */
+			if (err && err != LEPTON_ECORRUPT && err != LEPTON_ENOTFOUND)
+				return err;
 			if (err || !frame_ok(frame, &oid)) {
 				lepton_error_clear();
 				st->chunks_damaged++;
@@ -286,4 +290,44 @@ done:
 	buf_release(&name);
 	buf_release(&raw);
 	return err;
+}
+
+int store_drop_damaged_packs(struct lepton_store *s, void (*fn)(void *data, const char *name),
+			     void *data)
+{
+	DIR *d = opendir(store_packdir(s));
+	struct dirent *e;
+	char **names = NULL;
+	size_t nr = 0;
+	int err = 0, dropped = 0;
+
+	if (!d)
+		return lepton_error_errno(LEPTON_EIO, "cannot read '%s'", store_packdir(s));
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		struct pack p;
+		if (len < 5 || strcmp(e->d_name + len - 4, ".idx"))
+			continue;
+		names = xrealloc(names, (nr + 1) * sizeof(*names));
+		names[nr] = xstrdup(e->d_name);
+		names[nr][len - 4] = '\0';
+		if (pack_open(&p, store_packdir(s), names[nr]) == 0) {
+			pack_close(&p);
+			free(names[nr]);
+			continue;
+		}
+		lepton_error_clear();
+		nr++;
+	}
+	closedir(d);
+	for (size_t i = 0; i < nr; i++) {
+		if (!err && !(err = store_drop_pack(s, names[i]))) {
+			dropped++;
+			if (fn)
+				fn(data, names[i]);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return err ? err : dropped;
 }

@@ -64,6 +64,15 @@ struct store_repack_stats {
 int store_repack(struct lepton_store *s, const struct store_repack_opts *o,
 		 struct store_repack_stats *st);
 
+/*
+ * Delete every pack whose index does not load (checksum, size or order
+ * wrong): such a pack is never read, and fsck reports it until it goes.
+ * Only once what its chunks were needed for is back (fsck --repair).
+ * fn, when not NULL, is called with each name; returns how many went.
+ */
+int store_drop_damaged_packs(struct lepton_store *s, void (*fn)(void *data, const char *name),
+			     void *data);
+
 /* Accessors of the store's private state, defined in store.c. */
 struct pack;
 size_t store_pack_count(const struct lepton_store *s);
