@@ -510,7 +510,7 @@ static int prune_remote(struct lepton_repo *repo, const char *remote, const stru
 	struct lepton_oid *drop = NULL, *rest = NULL;
 	size_t nr_drop = 0, nr_rest = 0, nr_broken = 0;
 	unsigned char *ok = NULL;
-	struct oidset keep = OIDSET_INIT, gone = OIDSET_INIT;
+	struct oidset keep = OIDSET_INIT;
 	struct repack_stats st;
 	char size[32];
 	int err, ret = 0;
@@ -577,28 +577,16 @@ static int prune_remote(struct lepton_repo *repo, const char *remote, const stru
 		    nr_broken, nr_broken == 1 ? " is" : "s are", remote_store_name(rs), remote);
 	if (!o->quiet)
 		print_files(o->dry_run ? "would drop" : "dropped", &old, drop, nr_drop);
-	if (o->dry_run) {
-		unsigned char *dok = xcalloc(nr_drop, 1);
-		if (!(err = remote_store_check_files(rs, drop, nr_drop, dok, &gone))) {
-			size_t n = 0;
-			for (size_t i = 0; i < gone.cap; i++)
-				n += gone.used[i] && !oidset_has(&keep, &gone.slots[i]);
-			printf("would drop %zu file%s and %zu chunks from store '%s'\n", nr_drop,
-			       nr_drop == 1 ? "" : "s", n, remote_store_name(rs));
-		}
-		free(dok);
-		if (err)
-			goto fail;
-		goto done;
-	}
-	if ((err = remote_store_prune(rs, &keep, drop, nr_drop, o->grace, &st)))
+	if ((err = remote_store_prune(rs, &keep, drop, nr_drop, o->grace, o->dry_run, &st)))
 		goto fail;
 	if (!o->quiet)
-		printf("freed %zu file%s, %llu chunks, %s in store '%s'%s\n", nr_drop,
-		       nr_drop == 1 ? "" : "s", (unsigned long long)st.chunks_dropped,
+		printf("%s %zu file%s, %llu chunks, %s in store '%s'%s\n",
+		       o->dry_run ? "would free" : "freed", nr_drop, nr_drop == 1 ? "" : "s",
+		       (unsigned long long)st.chunks_dropped,
 		       human_size(size, sizeof(size), st.bytes_dropped), remote_store_name(rs),
-		       o->grace > 0 ? " (old packs are deleted by a gc after the grace period)"
-				    : "");
+		       !o->dry_run && o->grace > 0
+			   ? " (the old packs are deleted when the grace period is over)"
+			   : "");
 	goto done;
 fail:
 	ret = report_error(err);
@@ -607,7 +595,6 @@ done:
 	free(rest);
 	free(ok);
 	oidset_release(&keep);
-	oidset_release(&gone);
 	file_list_release(&kept);
 	file_list_release(&old);
 	file_list_release(&prot);

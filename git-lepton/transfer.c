@@ -1155,10 +1155,36 @@ int remote_store_repack(struct remote_store *rs, long long grace, struct repack_
 }
 
 int remote_store_prune(struct remote_store *rs, const struct oidset *keep,
-		       const struct lepton_oid *drop, size_t nr_drop, long long grace,
+		       const struct lepton_oid *drop, size_t nr_drop, long long grace, int dry_run,
 		       struct repack_stats *st)
 {
-	return repack_keep(rs, grace, keep, drop, nr_drop, st);
+	struct oidset seen = OIDSET_INIT;
+	int err;
+
+	if (!dry_run)
+		return repack_keep(rs, grace, keep, drop, nr_drop, st);
+	/* what would go, from the indexes alone */
+	memset(st, 0, sizeof(*st));
+	if ((err = reload_indexes(rs)))
+		return err;
+	st->packs_before = rs->nr_packs;
+	for (size_t i = 0; i < rs->nr_packs; i++)
+		for (uint32_t e = 0; e < rs->packs[i].count; e++) {
+			struct lepton_oid oid;
+			uint64_t off, len;
+			pack_entry(&rs->packs[i], e, &oid, &off, &len);
+			if (!oidset_insert(&seen, &oid))
+				continue;
+			if (oidset_has(keep, &oid)) {
+				st->chunks++;
+				st->bytes += len;
+			} else {
+				st->chunks_dropped++;
+				st->bytes_dropped += len;
+			}
+		}
+	oidset_release(&seen);
+	return 0;
 }
 
 /* ---- what a remote store holds, for prune ------------------------------- */

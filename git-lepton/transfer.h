@@ -86,12 +86,13 @@ int remote_store_repack(struct remote_store *rs, long long grace, struct repack_
  * they are); once it is visible the recipes of drop are deleted, then the
  * old packs retired as above.  The caller makes keep hold every chunk the
  * remaining recipes need, delta bases included (remote_store_check_files()
- * collects them).
+ * collects them).  dry_run: only count, from the indexes, what would go
+ * (chunks_dropped, bytes_dropped) and stay (chunks, bytes).
  */
 struct oidset;
 struct recipe;
 int remote_store_prune(struct remote_store *rs, const struct oidset *keep,
-		       const struct lepton_oid *drop, size_t nr_drop, long long grace,
+		       const struct lepton_oid *drop, size_t nr_drop, long long grace, int dry_run,
 		       struct repack_stats *st);
 
 /* A file's recipe on the remote (and its bytes in raw when not NULL);

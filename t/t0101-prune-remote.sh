@@ -42,7 +42,7 @@ test_expect_success 'prune --remote --dry-run lists and changes nothing' '
 	test_grep "would drop .model.safetensors. v1" out &&
 	test_grep "would drop .model.safetensors. v4" out &&
 	test_grep ! "v5\\|v6" out &&
-	test_grep "would drop 4 files" out &&
+	test_grep "would free 4 files, 4 chunks, 4.0 MiB" out &&
 	(cd remote-store && find packs recipes -type f | sort | xargs cat | sha256sum) >after &&
 	test_cmp before after
 '
