@@ -6,7 +6,11 @@
 #include "error.h"
 #include "manifest.h"
 #include "oidset.h"
+#include "recipe.h"
 #include "remote.h"
+#include "run.h"
+#include "store-prune.h"
+#include "versions.h"
 #include "banned.h"
 
 struct fsck_state {
@@ -18,7 +22,11 @@ struct fsck_state {
 	struct oidset checked;  /* file ids already looked at */
 	const char *commit;     /* abbreviated id of the commit being walked, or "index" */
 	int problems, pointers, remote_only;
+	struct oidset tips;          /* content of the refs' tip trees and the index */
+	int pruned;                  /* old versions in no store: a prune dropped them */
 	struct remote_store *remote; /* where missing content may be; NULL: none */
+	struct oidset bad_chunks;    /* chunks whose frame failed a check */
+	int quiet;                   /* count problems, print nothing */
 };
 
 static void on_store_problem(void *data, const char *kind, const struct lepton_oid *oid,
@@ -29,6 +37,10 @@ static void on_store_problem(void *data, const char *kind, const struct lepton_o
 	st->problems++;
 	if (oid && !strcmp(kind, "recipe"))
 		oidset_insert(&st->damaged, oid);
+	if (oid && !strcmp(kind, "chunk"))
+		oidset_insert(&st->bad_chunks, oid);
+	if (st->quiet)
+		return;
 	if (oid)
 		printf("error: %s '%s': %s\n", kind, oid_to_hex(hex, oid), what);
 	else
@@ -71,6 +83,12 @@ static void check_pointer(struct fsck_state *st, const char *path, const git_oid
 				st->remote_only++;
 				return;
 			}
+			/* a prune of both stores drops old versions on purpose;
+			 * what a tip or the index needs must be somewhere */
+			if (st->remote && !oidset_has(&st->tips, &p.oid)) {
+				st->pruned++;
+				return;
+			}
 			printf("error: missing content '%s' of '%s' in %s%s\n", hex, path,
 			       st->commit, st->remote ? " (not in the remote store either)" : "");
 			st->problems++;
@@ -94,6 +112,55 @@ static int tree_cb(const char *root, const git_tree_entry *entry, void *data)
 	check_pointer(st, path.data, git_tree_entry_id(entry));
 	buf_release(&path);
 	return 0;
+}
+
+/* The content the refs' tip trees, HEAD and the index name: it must be in
+ * some store, whatever was pruned. */
+static int collect_tips(struct oidset *out, struct lepton_repo *repo)
+{
+	struct pointer_list l = { 0 };
+	struct buf text = BUF_INIT;
+	const char **revs = NULL;
+	size_t nr = 0;
+	git_index *index = NULL;
+	char *line, *next, head_hex[GIT_OID_HEXSZ + 1];
+	git_oid head;
+	int err = 0;
+
+	if (run_git(&text, "for-each-ref", "--format=%(objectname)", (char *)NULL) == 0 &&
+	    text.len) {
+		for (line = text.data; *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			else
+				next = line + strlen(line);
+			revs = xrealloc(revs, (nr + 2) * sizeof(*revs));
+			revs[nr++] = line;
+		}
+	}
+	if (git_reference_name_to_id(&head, repo->git, "HEAD") == 0) {
+		git_oid_tostr(head_hex, sizeof(head_hex), &head);
+		revs = xrealloc(revs, (nr + 2) * sizeof(*revs));
+		revs[nr++] = head_hex; /* a detached HEAD is in no ref */
+	}
+	if (nr && (err = pointers_reachable(&l, repo, revs, nr, 1, NULL, NULL)))
+		goto done;
+	for (size_t i = 0; i < l.nr; i++)
+		oidset_insert(out, &l.items[i].oid);
+	if (git_repository_index(&index, repo->git) == 0)
+		for (size_t i = 0; i < git_index_entrycount(index); i++) {
+			struct lepton_pointer p;
+			if (blob_pointer(repo->git, &git_index_get_byindex(index, i)->id, &p) == 1)
+				oidset_insert(out, &p.oid);
+			lepton_error_clear();
+		}
+done:
+	git_index_free(index);
+	pointer_list_release(&l);
+	free(revs);
+	buf_release(&text);
+	return err;
 }
 
 static int walk_history(struct fsck_state *st)
@@ -217,6 +284,14 @@ static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 		git_odb_free(odb);
 		if (n && (err = pointers_reachable(&pointers, repo, revs, n, 0, NULL, NULL)))
 			goto fail;
+		if (n) {
+			struct pointer_list tips = { 0 };
+			if ((err = pointers_reachable(&tips, repo, revs, n, 1, NULL, NULL)))
+				goto fail;
+			for (size_t i = 0; i < tips.nr; i++)
+				oidset_insert(&st.tips, &tips.items[i].oid);
+			pointer_list_release(&tips);
+		}
 	}
 	for (size_t i = 0; i < pointers.nr; i++) {
 		char hex[OID_HEXSZ + 1];
@@ -225,11 +300,21 @@ static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 		if (oidset_has(&st.damaged, &pointers.items[i].oid)) {
 			printf("  affects '%s' (content '%s')\n", pointers.items[i].path, hex);
 		} else if (!store_has_file(remote_as_store, &pointers.items[i].oid)) {
+			/* prune --remote drops old versions; the tips stay */
+			if (!oidset_has(&st.tips, &pointers.items[i].oid)) {
+				st.pruned++;
+				continue;
+			}
 			printf("error: remote store lacks content '%s' of '%s'\n", hex,
 			       pointers.items[i].path);
 			st.problems++;
 		}
 	}
+	if (st.pruned)
+		printf(
+		    "%d file%s of old versions %s not in the store (dropped by 'git lepton prune "
+		    "--remote')\n",
+		    st.pruned, st.pruned == 1 ? "" : "s", st.pruned == 1 ? "is" : "are");
 	if (st.problems) {
 		printf("%d problem%s found in remote store '%s'\n", st.problems,
 		       st.problems == 1 ? "" : "s", remote_store_name(rs));
@@ -251,9 +336,246 @@ done:
 	buf_release(&etag);
 	buf_release(&key);
 	oidset_release(&st.damaged);
+	oidset_release(&st.tips);
 	store_free(remote_as_store);
 	remote_store_free(rs);
 	store_free(local);
+	return ret;
+}
+
+/* "'model.safetensors' v3 (abc...)": the version of path at HEAD that has
+ * this content, when there is one. */
+static void describe_file(struct buf *out, struct lepton_repo *repo, const char *path,
+			  const struct lepton_oid *oid)
+{
+	struct version_list vl = VERSION_LIST_INIT;
+	char hex[OID_HEXSZ + 1];
+	unsigned n = 0;
+	git_oid head;
+
+	oid_to_hex(hex, oid);
+	if (path && git_reference_name_to_id(&head, repo->git, "HEAD") == 0 &&
+	    versions_of_path(&vl, repo->git, path, &head) == 0)
+		for (size_t i = 0; i < vl.nr; i++)
+			if (vl.v[i].is_pointer && !oid_cmp(&vl.v[i].pointer.oid, oid))
+				n = vl.v[i].n;
+	lepton_error_clear();
+	version_list_release(&vl);
+	if (path && n)
+		buf_addf(out, "'%s' v%u (%.12s)", path, n, hex);
+	else if (path)
+		buf_addf(out, "'%s' (%.12s)", path, hex);
+	else
+		buf_addf(out, "content %.12s", hex);
+}
+
+static void say_dropped_pack(void *data, const char *name)
+{
+	(void)data;
+	printf("removed pack '%s': its index is damaged\n", name);
+}
+
+static const char *path_of(const struct pointer_list *l, const struct lepton_oid *oid)
+{
+	for (size_t i = 0; i < l->nr; i++)
+		if (!oid_cmp(&l->items[i].oid, oid))
+			return l->items[i].path;
+	return NULL;
+}
+
+struct oid_array {
+	struct lepton_oid *v;
+	size_t nr, alloc;
+};
+
+static void oid_array_add(struct oid_array *a, const struct lepton_oid *oid)
+{
+	if (a->nr == a->alloc) {
+		a->alloc = a->alloc ? 2 * a->alloc : 16;
+		a->v = xrealloc(a->v, a->alloc * sizeof(*a->v));
+	}
+	a->v[a->nr++] = *oid;
+}
+
+static int add_damaged_recipe(void *data, const struct lepton_oid *oid)
+{
+	struct fsck_state *st = ((void **)data)[0];
+	struct oid_array *a = ((void **)data)[1];
+	if (oidset_has(&st->damaged, oid))
+		oid_array_add(a, oid);
+	return 0;
+}
+
+/*
+ * fsck --repair: damaged local objects come again from the remote store.
+ * A damaged frame (or a file whose recipe or chunks are damaged) is fetched
+ * whole into a scratch store under tmp/, then the local packs are rewritten
+ * with the good frames and without the damaged ones, so no damaged copy
+ * can be read again; a recipe that is gone while its chunks are here is
+ * fetched again.  What the remote store lacks is reported and left.
+ */
+static int repair(struct lepton_repo *repo, const char *remote_name)
+{
+	struct fsck_state st = { .repo = repo, .quiet = 1 };
+	struct lepton_store *tmp = NULL;
+	struct remote_store *rs = NULL, *rs_tmp = NULL;
+	struct pointer_list history = { 0 };
+	struct oid_array fetch = { 0 }, failed = { 0 }, restored = { 0 }, damaged = { 0 };
+	struct str_list_ {
+		char **v;
+		size_t nr;
+	} revs = { 0 };
+	struct buf text = BUF_INIT, url = BUF_INIT, tmpdir = BUF_INIT, line = BUF_INIT;
+	struct store_repack_opts ro = { 0 };
+	struct store_repack_stats rst = { 0 };
+	struct transfer_stats ts;
+	void *pair[2] = { &st, &damaged };
+	int err, ret = 0, n;
+
+	if ((err = repo_open_store(repo, &st.store)) ||
+	    (err = remote_open_for(&rs, repo, st.store, remote_name, 0)) ||
+	    (err = remote_store_url(repo, remote_name, &url)))
+		goto fail;
+	if ((n = store_fsck(st.store, 0, on_store_problem, &st)) < 0) {
+		err = n;
+		goto fail;
+	}
+	/* every file history names, with a path */
+	if (!run_git(&text, "for-each-ref", "--format=%(objectname)", (char *)NULL)) {
+		char *l = text.data ? text.data : (char *)"", *next;
+		for (; *l; l = next) {
+			next = strchr(l, '\n');
+			if (next)
+				*next++ = '\0';
+			else
+				next = l + strlen(l);
+			revs.v = xrealloc(revs.v, (revs.nr + 2) * sizeof(*revs.v));
+			revs.v[revs.nr++] = l;
+		}
+	}
+	if (revs.nr && (err = pointers_reachable(&history, repo, (const char *const *)revs.v,
+						 revs.nr, 0, NULL, NULL)))
+		goto fail;
+	/* damaged recipes, or recipes whose chunks are damaged or missing */
+	if ((err = store_for_each_file(st.store, add_damaged_recipe, pair)) < 0)
+		goto fail;
+	err = 0;
+	for (size_t i = 0; i < damaged.nr; i++) {
+		int has = remote_store_has_file(rs, &damaged.v[i]);
+		if (has < 0) {
+			err = has;
+			goto fail;
+		}
+		oid_array_add(has ? &fetch : &failed, &damaged.v[i]);
+	}
+	/* recipes that are gone while every chunk they name is still here */
+	for (size_t i = 0; i < history.nr; i++) {
+		struct recipe r;
+		struct buf raw = BUF_INIT;
+		int whole = 1;
+		if (store_has_file(st.store, &history.items[i].oid))
+			continue;
+		if (remote_store_read_recipe(rs, &history.items[i].oid, &r, &raw)) {
+			lepton_error_clear();
+			buf_release(&raw);
+			continue;
+		}
+		for (size_t c = 0; c < r.nr && whole; c++)
+			whole = store_has_chunk(st.store, &r.chunks[c].oid) &&
+				!oidset_has(&st.bad_chunks, &r.chunks[c].oid);
+		if (whole && !store_put_recipe(st.store, &history.items[i].oid, raw.data, raw.len))
+			oid_array_add(&restored, &history.items[i].oid);
+		lepton_error_clear();
+		recipe_release(&r);
+		buf_release(&raw);
+	}
+	if (fetch.nr || st.bad_chunks.nr) {
+		buf_addf(&tmpdir, "%s/tmp/repair-XXXXXX", store_root(st.store));
+		if (!mkdtemp(tmpdir.data)) {
+			err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", tmpdir.data);
+			goto fail;
+		}
+		if ((err = store_open(&tmp, tmpdir.data, 1)) ||
+		    (err = remote_store_open(&rs_tmp, tmp, url.data, 0)))
+			goto cleanup;
+		remote_store_configure(rs_tmp, repo);
+		if (fetch.nr && (err = transfer_fetch(rs_tmp, tmp, fetch.v, fetch.nr, 1, &ts)))
+			goto cleanup;
+		ro.extra = tmp;
+		ro.take = fetch.v;
+		ro.nr_take = fetch.nr;
+		err = store_repack(st.store, &ro, &rst);
+	cleanup : {
+		const char *rm[] = { "rm", "-rf", tmpdir.data, NULL };
+		remote_store_free(rs_tmp);
+		rs_tmp = NULL;
+		store_free(tmp);
+		tmp = NULL;
+		run_command(rm, NULL);
+	}
+		if (err)
+			goto fail;
+	}
+	for (size_t i = 0; i < fetch.nr; i++) {
+		buf_reset(&line);
+		describe_file(&line, repo, path_of(&history, &fetch.v[i]), &fetch.v[i]);
+		printf("repaired %s: fetched again from '%s'\n", line.data, remote_store_name(rs));
+	}
+	for (size_t i = 0; i < restored.nr; i++) {
+		buf_reset(&line);
+		describe_file(&line, repo, path_of(&history, &restored.v[i]), &restored.v[i]);
+		printf("repaired %s: its lost recipe fetched again from '%s'\n", line.data,
+		       remote_store_name(rs));
+	}
+	for (size_t i = 0; i < failed.nr; i++) {
+		buf_reset(&line);
+		describe_file(&line, repo, path_of(&history, &failed.v[i]), &failed.v[i]);
+		printf("cannot repair %s: remote store '%s' does not have it\n", line.data,
+		       remote_store_name(rs));
+	}
+	/* once every damaged file is back, a pack whose index does not load
+	 * holds nothing that is needed */
+	if (!failed.nr && (n = store_drop_damaged_packs(st.store, say_dropped_pack, NULL)) < 0) {
+		err = n;
+		goto fail;
+	}
+	if (rst.chunks_damaged)
+		printf("left out %llu damaged frame%s; took %llu from '%s'\n",
+		       (unsigned long long)rst.chunks_damaged, rst.chunks_damaged == 1 ? "" : "s",
+		       (unsigned long long)rst.chunks_taken, remote_store_name(rs));
+	/* what is left */
+	oidset_release(&st.damaged);
+	oidset_release(&st.bad_chunks);
+	st.problems = 0;
+	if ((n = store_fsck(st.store, 0, on_store_problem, &st)) < 0) {
+		err = n;
+		goto fail;
+	}
+	if (n) {
+		printf("%d problem%s left in '%s'; run 'git lepton fsck' to see them\n", n,
+		       n == 1 ? "" : "s", store_root(st.store));
+		ret = EXIT_FAIL;
+	} else {
+		printf("ok: store '%s' verified after repair\n", store_root(st.store));
+	}
+	goto done;
+fail:
+	ret = report_error(err);
+done:
+	free(revs.v);
+	free(fetch.v);
+	free(failed.v);
+	free(restored.v);
+	free(damaged.v);
+	pointer_list_release(&history);
+	oidset_release(&st.damaged);
+	oidset_release(&st.bad_chunks);
+	buf_release(&text);
+	buf_release(&url);
+	buf_release(&tmpdir);
+	buf_release(&line);
+	remote_store_free(rs);
+	store_free(st.store);
 	return ret;
 }
 
@@ -261,11 +583,13 @@ int cmd_fsck(int argc, const char **argv, struct lepton_repo *repo)
 {
 	struct fsck_state st = { .repo = repo };
 	const char *remote = NULL;
-	int full = 0, n, ret = 0;
+	int full = 0, do_repair = 0, n, ret = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--full"))
 			full = 1;
+		else if (!strcmp(argv[i], "--repair"))
+			do_repair = 1;
 		else if (!strcmp(argv[i], "--remote") && i + 1 < argc)
 			remote = argv[++i];
 		else if (!strncmp(argv[i], "--remote=", 9))
@@ -273,6 +597,8 @@ int cmd_fsck(int argc, const char **argv, struct lepton_repo *repo)
 		else
 			return usage_error(argv[0], "unknown option '%s'", argv[i]);
 	}
+	if (do_repair)
+		return repair(repo, remote);
 	if (remote)
 		return fsck_remote(repo, remote, full);
 	if ((n = repo_open_store(repo, &st.store)))
@@ -285,7 +611,14 @@ int cmd_fsck(int argc, const char **argv, struct lepton_repo *repo)
 	/* without a remote store, missing content is simply missing */
 	if (remote_open_for(&st.remote, repo, st.store, NULL, 0))
 		lepton_error_clear();
+	if (st.remote && (n = collect_tips(&st.tips, repo)) < 0) {
+		ret = report_error(n);
+		goto done;
+	}
 	walk_history(&st);
+	if (st.pruned)
+		printf("%d file%s of old versions %s in no store (dropped by 'git lepton prune')\n",
+		       st.pruned, st.pruned == 1 ? "" : "s", st.pruned == 1 ? "is" : "are");
 	if (st.remote_only)
 		printf("%d file%s not fetched yet: in remote store '%s' ('git lepton fetch "
 		       "--all' brings them)\n",
@@ -298,14 +631,17 @@ int cmd_fsck(int argc, const char **argv, struct lepton_repo *repo)
 	} else {
 		printf("ok: store '%s' verified%s; the content of %d file%s in history is "
 		       "present\n",
-		       store_root(st.store), full ? " (full)" : "", st.pointers - st.remote_only,
-		       st.pointers - st.remote_only == 1 ? "" : "s");
+		       store_root(st.store), full ? " (full)" : "",
+		       st.pointers - st.remote_only - st.pruned,
+		       st.pointers - st.remote_only - st.pruned == 1 ? "" : "s");
 	}
 done:
 	oidset_release(&st.damaged);
 	oidset_release(&st.reported);
 	oidset_release(&st.trees);
 	oidset_release(&st.checked);
+	oidset_release(&st.bad_chunks);
+	oidset_release(&st.tips);
 	remote_store_free(st.remote);
 	store_free(st.store);
 	return ret;

@@ -1,5 +1,6 @@
-/* gc --remote: consolidate a remote store's packs, content and history,
- * without breaking clones and fetches that run at the same time. */
+/* gc: consolidate the local store's packs into one; gc --remote: a remote
+ * store's packs, content and history, without breaking clones and fetches
+ * that run at the same time. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "pack.h"
 #include "remote.h"
 #include "run.h"
+#include "store-prune.h"
 #include "banned.h"
 
 #define DEFAULT_GRACE 3600  /* seconds a retired pack stays for readers that listed it */
@@ -213,6 +215,32 @@ done:
 	return err;
 }
 
+/* Every frame of the local store in one pack; nothing is dropped. */
+static int gc_local(struct lepton_repo *repo, int quiet)
+{
+	struct store_repack_opts o = { 0 };
+	struct store_repack_stats st;
+	struct lepton_store *s = NULL;
+	char before[32], after[32];
+	int err;
+
+	if ((err = repo_open_store(repo, &s)) || (err = store_repack(s, &o, &st))) {
+		store_free(s);
+		return report_error(err);
+	}
+	if (!quiet)
+		fprintf(stderr, "local: %llu packs -> %llu (%llu chunks), %s -> %s%s\n",
+			(unsigned long long)st.packs_before, (unsigned long long)st.packs_after,
+			(unsigned long long)st.chunks_kept,
+			human_size(before, sizeof(before), st.bytes_before),
+			human_size(after, sizeof(after), st.bytes_after),
+			st.chunks_damaged ? "; damaged frames were left out: run 'git lepton fsck "
+					    "--repair'"
+					  : "");
+	store_free(s);
+	return 0;
+}
+
 int cmd_gc(int argc, const char **argv, struct lepton_repo *repo)
 {
 	const char *remote = NULL;
@@ -238,7 +266,7 @@ int cmd_gc(int argc, const char **argv, struct lepton_repo *repo)
 			return usage_error(argv[0], "unknown argument '%s'", argv[i]);
 	}
 	if (!remote)
-		return usage_error(argv[0], "name the remote store: --remote NAME");
+		return gc_local(repo, quiet);
 	if ((err = repo_open_store(repo, &s)) || (err = remote_open_for(&rs, repo, s, remote, 0)))
 		goto fail;
 	if ((err = remote_store_repack(rs, grace, &st)))

@@ -68,6 +68,7 @@ int cmd_fetch(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_pull(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_push(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_gc(int argc, const char **argv, struct lepton_repo *repo);
+int cmd_prune(int argc, const char **argv, struct lepton_repo *repo);
 int hook_pre_push(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_inspect(int argc, const char **argv, struct lepton_repo *repo);
 /* the version commands: cmd-log.c, cmd-diff.c, cmd-export.c */

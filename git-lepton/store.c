@@ -1423,3 +1423,59 @@ int store_adopt_pack(struct lepton_store *s, const char *name, const char *pack_
 	buf_release(&path);
 	return err;
 }
+
+/* ---- accessors for store-prune.c (declared in store-prune.h) ----------- */
+
+#include "store-prune.h"
+
+size_t store_pack_count(const struct lepton_store *s)
+{
+	return s->nr_packs;
+}
+
+struct pack *store_pack_at(struct lepton_store *s, size_t i)
+{
+	return i < s->nr_packs ? s->packs[i] : NULL;
+}
+
+const char *store_packdir(const struct lepton_store *s)
+{
+	return s->packdir;
+}
+
+int store_drop_pack(struct lepton_store *s, const char *name)
+{
+	struct buf path = BUF_INIT;
+	int err = 0;
+
+	/* the index first: a pack without an index is invisible and harmless,
+	 * an index without its pack is a damaged store */
+	buf_addf(&path, "%s/%s.idx", s->packdir, name);
+	if (unlink(path.data) < 0 && errno != ENOENT)
+		err = lepton_error_errno(LEPTON_EIO, "cannot delete '%s'", path.data);
+	buf_reset(&path);
+	buf_addf(&path, "%s/%s.pack", s->packdir, name);
+	if (!err && unlink(path.data) < 0 && errno != ENOENT)
+		err = lepton_error_errno(LEPTON_EIO, "cannot delete '%s'", path.data);
+	for (size_t i = 0; !err && i < s->nr_packs; i++)
+		if (!strcmp(s->packs[i]->name, name)) {
+			pack_close(s->packs[i]);
+			free(s->packs[i]);
+			memmove(s->packs + i, s->packs + i + 1,
+				(s->nr_packs - i - 1) * sizeof(*s->packs));
+			s->nr_packs--;
+			break;
+		}
+	buf_release(&path);
+	return err;
+}
+
+int store_delete_recipe(struct lepton_store *s, const struct lepton_oid *oid)
+{
+	char *path = recipe_file(s, oid);
+	int err = 0;
+	if (unlink(path) < 0 && errno != ENOENT)
+		err = lepton_error_errno(LEPTON_EIO, "cannot delete '%s'", path);
+	free(path);
+	return err;
+}

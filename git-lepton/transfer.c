@@ -1038,7 +1038,11 @@ static int update_retired(struct remote_store *rs, long long grace, char **add, 
 				backend_name(rs->b));
 }
 
-int remote_store_repack(struct remote_store *rs, long long grace, struct repack_stats *st)
+/* With keep, only the chunks in it are copied into the new pack (even
+ * from a single pack), and the recipes of drop are deleted once the new
+ * pack is visible, before the old packs are retired. */
+static int repack_keep(struct remote_store *rs, long long grace, const struct oidset *keep,
+		       const struct lepton_oid *drop, size_t nr_drop, struct repack_stats *st)
 {
 	struct pack_writer w;
 	struct oidset seen = { 0 };
@@ -1051,7 +1055,7 @@ int remote_store_repack(struct remote_store *rs, long long grace, struct repack_
 	if ((err = reload_indexes(rs)))
 		goto done;
 	st->packs_before = rs->nr_packs;
-	if (rs->nr_packs < 2)
+	if (rs->nr_packs < 2 && !keep)
 		goto retire;
 	if ((err = pack_writer_open(&w, rs->cache_tmp)))
 		goto done;
@@ -1073,6 +1077,11 @@ int remote_store_repack(struct remote_store *rs, long long grace, struct repack_
 			if (oidset_has(&seen, &oid))
 				continue;
 			oidset_insert(&seen, &oid);
+			if (keep && !oidset_has(keep, &oid)) {
+				st->chunks_dropped++;
+				st->bytes_dropped += len;
+				continue;
+			}
 			if (!(err = pack_read_frame(p, off, len, &frame)) &&
 			    !(err = check_frame(&h, (unsigned char *)frame.data, frame.len, &oid)))
 				err = pack_writer_add(&w, &oid, frame.data, frame.len);
@@ -1091,8 +1100,18 @@ int remote_store_repack(struct remote_store *rs, long long grace, struct repack_
 		}
 	}
 	open = 0;
-	if ((err = upload_pack(rs, &w, &name)))
+	if (w.nr && (err = upload_pack(rs, &w, &name)))
 		goto done;
+	if (!w.nr)
+		pack_writer_abort(&w);
+	test_point("prune-remote-pack-written");
+	for (size_t i = 0; i < nr_drop && !err; i++) {
+		recipe_key(&key, &drop[i]);
+		err = backend_delete(rs->b, key.data);
+	}
+	if (err)
+		goto done;
+	test_point("prune-remote-recipes-deleted");
 	/* the new pack is visible: retire the old ones, then hide their indexes.
 	 * Their packs stay for readers that listed them until the grace period
 	 * is over (a later gc deletes them). */
@@ -1128,4 +1147,221 @@ done:
 	buf_release(&key);
 	buf_release(&name);
 	return err;
+}
+
+int remote_store_repack(struct remote_store *rs, long long grace, struct repack_stats *st)
+{
+	return repack_keep(rs, grace, NULL, NULL, 0, st);
+}
+
+int remote_store_prune(struct remote_store *rs, const struct oidset *keep,
+		       const struct lepton_oid *drop, size_t nr_drop, long long grace, int dry_run,
+		       struct repack_stats *st)
+{
+	struct oidset seen = OIDSET_INIT;
+	int err;
+
+	if (!dry_run)
+		return repack_keep(rs, grace, keep, drop, nr_drop, st);
+	/* what would go, from the indexes alone */
+	memset(st, 0, sizeof(*st));
+	if ((err = reload_indexes(rs)))
+		return err;
+	st->packs_before = rs->nr_packs;
+	for (size_t i = 0; i < rs->nr_packs; i++)
+		for (uint32_t e = 0; e < rs->packs[i].count; e++) {
+			struct lepton_oid oid;
+			uint64_t off, len;
+			pack_entry(&rs->packs[i], e, &oid, &off, &len);
+			if (!oidset_insert(&seen, &oid))
+				continue;
+			if (oidset_has(keep, &oid)) {
+				st->chunks++;
+				st->bytes += len;
+			} else {
+				st->chunks_dropped++;
+				st->bytes_dropped += len;
+			}
+		}
+	oidset_release(&seen);
+	return 0;
+}
+
+/* ---- what a remote store holds, for prune ------------------------------- */
+
+#define CHAIN_LOOK 16 /* more than CODEC_MAX_CHAIN + 1 frames */
+
+int remote_store_read_recipe(struct remote_store *rs, const struct lepton_oid *oid,
+			     struct recipe *out, struct buf *raw)
+{
+	struct buf key = BUF_INIT, data;
+	char hex[OID_HEXSZ + 1];
+	int err;
+
+	buf_init_limit(&data, RECIPE_LIMIT);
+	recipe_key(&key, oid);
+	memset(out, 0, sizeof(*out));
+	err = backend_get(rs->b, key.data, &data);
+	if (err == LEPTON_ENOTFOUND)
+		err = lepton_error_set(LEPTON_ENOTFOUND, "content '%s' is not in store '%s'",
+				       oid_to_hex(hex, oid), backend_name(rs->b));
+	if (!err && (err = recipe_parse(out, (unsigned char *)data.data, data.len)))
+		err = lepton_error_wrap(err, "recipe of '%s' in store '%s'", oid_to_hex(hex, oid),
+					backend_name(rs->b));
+	if (!err && oid_cmp(&out->file, oid)) {
+		recipe_release(out);
+		err = lepton_error_set(LEPTON_ECORRUPT,
+				       "recipe of '%s' in store '%s' describes another file",
+				       oid_to_hex(hex, oid), backend_name(rs->b));
+	}
+	if (!err && raw)
+		buf_add(raw, data.data, data.len);
+	buf_release(&key);
+	buf_release(&data);
+	return err;
+}
+
+/* The header of a remote frame; 0 (and *h), LEPTON_ENOTFOUND when no index
+ * lists the chunk or its pack file is gone, or an error. */
+static int remote_frame_header(struct remote_store *rs, const struct lepton_oid *chunk,
+			       struct frame_header *h)
+{
+	struct buf key = BUF_INIT, head = BUF_INIT;
+	uint64_t off, len;
+	struct pack *p = remote_find(rs, chunk, &off, &len);
+	int err;
+
+	if (!p)
+		return LEPTON_ENOTFOUND;
+	buf_addf(&key, "packs/%s.pack", p->name);
+	err = backend_get_range(rs->b, key.data, off,
+				len < FRAME_MAX_HEADER ? len : FRAME_MAX_HEADER, &head);
+	if (!err)
+		err = frame_header_parse(h, (unsigned char *)head.data, head.len);
+	if (!err && oid_cmp(&h->chunk, chunk))
+		err = lepton_error_set(LEPTON_ECORRUPT, "holds another chunk");
+	if (err == LEPTON_ENOTFOUND || err == LEPTON_ECORRUPT)
+		err = LEPTON_ENOTFOUND; /* as good as missing for the caller */
+	buf_release(&key);
+	buf_release(&head);
+	return err;
+}
+
+/* Add chunk and its delta bases to out; 1 when all are on the remote
+ * (chains found whole are remembered in ok). */
+static int remote_chain(struct remote_store *rs, struct oidset *out, struct oidset *ok,
+			const struct lepton_oid *chunk)
+{
+	struct lepton_oid chain[CHAIN_LOOK];
+	int n = 0, whole = 0;
+
+	chain[n++] = *chunk;
+	for (;;) {
+		const struct lepton_oid *cur = &chain[n - 1];
+		struct frame_header h;
+		int err;
+		if (out)
+			oidset_insert(out, cur);
+		if (oidset_has(ok, cur)) {
+			whole = 1;
+			break;
+		}
+		err = remote_frame_header(rs, cur, &h);
+		if (err == LEPTON_ENOTFOUND) {
+			lepton_error_clear();
+			break;
+		}
+		if (err)
+			return err;
+		if (!(h.flags & FRAME_HAS_BASE)) {
+			whole = 1;
+			break;
+		}
+		if (n == CHAIN_LOOK)
+			break; /* deeper than any reader follows */
+		chain[n++] = h.base;
+	}
+	for (int i = 0; whole && i < n; i++)
+		oidset_insert(ok, &chain[i]);
+	return whole;
+}
+
+int remote_store_check_files(struct remote_store *rs, const struct lepton_oid *files, size_t nr,
+			     unsigned char *ok, struct oidset *chunks)
+{
+	struct oidset good = OIDSET_INIT;
+	int err;
+
+	if ((err = reload_indexes(rs)))
+		return err;
+	for (size_t i = 0; i < nr; i++) {
+		struct recipe r;
+		ok[i] = 0;
+		err = remote_store_read_recipe(rs, &files[i], &r, NULL);
+		if (err == LEPTON_ENOTFOUND || err == LEPTON_ECORRUPT) {
+			lepton_error_clear();
+			err = 0;
+			continue;
+		}
+		if (err)
+			break;
+		ok[i] = 1;
+		for (size_t c = 0; c < r.nr && !err; c++) {
+			int has = remote_chain(rs, chunks, &good, &r.chunks[c].oid);
+			if (has < 0)
+				err = has;
+			else if (!has)
+				ok[i] = 0;
+		}
+		recipe_release(&r);
+		if (err)
+			break;
+	}
+	oidset_release(&good);
+	return err;
+}
+
+struct recipe_walk {
+	struct remote_store *rs;
+	const char *dir;
+	int (*fn)(void *data, const struct lepton_oid *oid);
+	void *data;
+};
+
+static int walk_recipe_name(void *data, const char *name)
+{
+	struct recipe_walk *rw = data;
+	char hex[OID_HEXSZ + 1];
+	struct lepton_oid oid;
+
+	if (strlen(name) != OID_HEXSZ - 2)
+		return 0;
+	memcpy(hex, rw->dir, 2);
+	memcpy(hex + 2, name, OID_HEXSZ - 2);
+	hex[OID_HEXSZ] = '\0';
+	if (oid_from_hex(&oid, hex))
+		return 0;
+	return rw->fn(rw->data, &oid);
+}
+
+static int walk_recipe_dir(void *data, const char *name)
+{
+	struct recipe_walk *rw = data;
+	struct buf prefix = BUF_INIT;
+	int err;
+
+	if (strlen(name) != 2)
+		return 0;
+	rw->dir = name;
+	buf_addf(&prefix, "recipes/%s", name);
+	err = backend_list(rw->rs->b, prefix.data, walk_recipe_name, rw);
+	buf_release(&prefix);
+	return err;
+}
+
+int remote_store_for_each_file(struct remote_store *rs,
+			       int (*fn)(void *data, const struct lepton_oid *oid), void *data)
+{
+	struct recipe_walk rw = { rs, NULL, fn, data };
+	return backend_list(rs->b, "recipes", walk_recipe_dir, &rw);
 }

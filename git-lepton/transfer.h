@@ -76,7 +76,41 @@ int transfer_fetch(struct remote_store *rs, struct lepton_store *local,
  */
 struct repack_stats {
 	uint64_t packs_before, packs_after, chunks, bytes, deleted;
+	uint64_t chunks_dropped, bytes_dropped; /* remote_store_prune() */
 };
 int remote_store_repack(struct remote_store *rs, long long grace, struct repack_stats *st);
+
+/*
+ * Retention (git lepton prune --remote), the same consolidation with a
+ * filter: the new pack holds only the chunks in keep (frames copied as
+ * they are); once it is visible the recipes of drop are deleted, then the
+ * old packs retired as above.  The caller makes keep hold every chunk the
+ * remaining recipes need, delta bases included (remote_store_check_files()
+ * collects them).  dry_run: only count, from the indexes, what would go
+ * (chunks_dropped, bytes_dropped) and stay (chunks, bytes).
+ */
+struct oidset;
+struct recipe;
+int remote_store_prune(struct remote_store *rs, const struct oidset *keep,
+		       const struct lepton_oid *drop, size_t nr_drop, long long grace, int dry_run,
+		       struct repack_stats *st);
+
+/* A file's recipe on the remote (and its bytes in raw when not NULL);
+ * LEPTON_ENOTFOUND when the remote lacks it. */
+int remote_store_read_recipe(struct remote_store *rs, const struct lepton_oid *oid,
+			     struct recipe *out, struct buf *raw);
+
+/*
+ * Whether the remote holds each file whole: ok[i] = 1 when its recipe is
+ * there and every chunk it names, and every delta base under those, is
+ * listed by an index whose pack still has the frame's header.  chunks,
+ * when not NULL, gets every chunk id met (the recipes' and their bases').
+ */
+int remote_store_check_files(struct remote_store *rs, const struct lepton_oid *files, size_t nr,
+			     unsigned char *ok, struct oidset *chunks);
+
+/* Call fn for each file that has a recipe on the remote. */
+int remote_store_for_each_file(struct remote_store *rs,
+			       int (*fn)(void *data, const struct lepton_oid *oid), void *data);
 
 #endif
