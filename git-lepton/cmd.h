@@ -70,5 +70,6 @@ int cmd_push(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_gc(int argc, const char **argv, struct lepton_repo *repo);
 int hook_pre_push(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_inspect(int argc, const char **argv, struct lepton_repo *repo);
+int cmd_stats(int argc, const char **argv, struct lepton_repo *repo);
 
 #endif
