@@ -26,7 +26,7 @@ DEVELOPER_CFLAGS = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-proto
 	-Wmissing-prototypes -Wvla -Wformat=2 -Wno-unused-parameter
 ALL_CFLAGS = -std=gnu11 $(DEVELOPER_CFLAGS) $(CFLAGS) -pthread -D_FILE_OFFSET_BITS=64 \
 	-I. -Igit-lepton -Ifilter $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -pthread
+LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -pthread -lm
 ALL_LDFLAGS = $(LDFLAGS)
 
 ifdef SANITIZE

@@ -11,7 +11,8 @@
 # what git holds (a Git LFS v1 pointer) and what .git/lepton holds, then
 # deletes the file and checks out each version again, comparing every byte;
 # then pushes everything to a directory store (a lepton:: remote) and
-# clones it back into a second repository.
+# clones it back into a second repository, where `git lepton log` lists
+# the model's versions and `git lepton diff` compares them tensor by tensor.
 # Each step prints a line starting with "==> ", then the commands it runs.
 # Exits non-zero at the first step that fails.  Takes a few seconds.
 #
@@ -33,6 +34,8 @@ STEPS="
 	restore_v1
 	push
 	clone
+	log
+	diff
 "
 
 SIZE_MB=64
@@ -211,6 +214,16 @@ step_clone() {
 	run git checkout -q HEAD~1
 	check_same model.safetensors "$MODELS/v0.safetensors"
 	run git checkout -q main
+}
+
+step_log() {
+	say "the model's versions, in the clone"
+	run git lepton log model.safetensors
+}
+
+step_diff() {
+	say "what the fine-tune changed, tensor by tensor"
+	run git lepton diff v1 v2 model.safetensors
 }
 
 for step in $STEPS; do

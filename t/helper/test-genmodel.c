@@ -4,6 +4,7 @@
  *   test-genmodel OUT --size-mb N [--seed S] [--dtype bf16|f16|f32]
  *                 [--version K --changed F] [--perturb P]
  *                 [--add-tensor NAME[:R[xC]]]... [--drop-tensor NAME]...
+ *                 [--rename-tensor OLD=NEW]...
  *                 [--meta KEY=VALUE]... [--list]
  *   test-genmodel OUT --raw (--size-bytes N | --size-mb N) [--seed S]
  *
@@ -18,6 +19,8 @@
  * The same arguments always give the same bytes.  A tensor's bytes depend
  * only on the seed, its name and the version its content comes from, never
  * on its position, so adding or dropping a tensor leaves the others alone.
+ * --rename-tensor gives a tensor a new name and keeps its bytes (its
+ * content still comes from the old name).
  * Version K is version K-1 with about a fraction F of the tensors retrained
  * (--changed F; each version draws its own tensors, so retrained tensors
  * accumulate over versions).  --perturb P then nudges each element by one
@@ -74,14 +77,15 @@ struct options {
 	double perturb;
 	int raw;
 	int list;
-	const char **add, **drop, **meta;
-	size_t add_nr, drop_nr, meta_nr;
+	const char **add, **drop, **meta, **rename;
+	size_t add_nr, drop_nr, meta_nr, rename_nr;
 };
 
 struct tensor {
 	char *name;
 	uint64_t rows, cols; /* cols == 0: a vector of `rows` elements */
 	int is_norm;         /* a layer norm: weights around 1, not around 0 */
+	char *content_name;  /* --rename-tensor: the name its bytes come from, or NULL */
 };
 
 struct plan {
@@ -453,13 +457,16 @@ static void plan_add(struct plan *p, const char *name, uint64_t rows, uint64_t c
 	p->items[p->nr].rows = rows;
 	p->items[p->nr].cols = cols;
 	p->items[p->nr].is_norm = is_norm;
+	p->items[p->nr].content_name = NULL;
 	p->nr++;
 }
 
 static void plan_release(struct plan *p)
 {
-	for (size_t i = 0; i < p->nr; i++)
+	for (size_t i = 0; i < p->nr; i++) {
 		free(p->items[i].name);
+		free(p->items[i].content_name);
+	}
 	free(p->items);
 }
 
@@ -569,6 +576,33 @@ static void plan_drop(struct plan *p, const char *name)
 /* ---- versions ---- */
 
 /* The latest version, at most opt->version, that retrained this tensor. */
+/* OLD=NEW: the tensor OLD is called NEW, with the same bytes. */
+static void plan_rename(struct plan *p, const char *spec)
+{
+	char *old = xstrdup_or_die(spec), *eq = strchr(old, '=');
+	int i;
+
+	if (!eq || eq == old || !eq[1])
+		die("bad rename '%s': write OLD=NEW", spec);
+	*eq = '\0';
+	i = plan_find(p, old);
+	if (i < 0)
+		die("no tensor '%s' to rename", old);
+	if (plan_find(p, eq + 1) >= 0)
+		die("tensor '%s' already exists", eq + 1);
+	if (!p->items[i].content_name)
+		p->items[i].content_name = p->items[i].name;
+	else
+		free(p->items[i].name);
+	p->items[i].name = xstrdup_or_die(eq + 1);
+	free(old);
+}
+
+static const char *content_name(const struct tensor *t)
+{
+	return t->content_name ? t->content_name : t->name;
+}
+
 static unsigned content_version(const struct options *opt, uint64_t name_key)
 {
 	for (unsigned v = opt->version; v > 0; v--)
@@ -622,7 +656,7 @@ static void write_tensor(struct output *o, const struct options *opt, const stru
 {
 	enum dtype dtype = opt->dtype;
 	size_t esize = dtypes[dtype].size, per_block = BLOCK_BYTES / esize;
-	uint64_t name_key = hash_name(t->name);
+	uint64_t name_key = hash_name(content_name(t));
 	uint64_t remaining = tensor_elements(t);
 	unsigned from = content_version(opt, name_key);
 	/* Perturbation draws differ per version, so v1 and v2 move apart. */
@@ -662,7 +696,7 @@ static void list_plan(const struct options *opt, const struct plan *p)
 		if (t->cols)
 			printf(",%" PRIu64, t->cols);
 		printf("] %" PRIu64 " v%u\n", tensor_elements(t) * dtypes[opt->dtype].size,
-		       content_version(opt, hash_name(t->name)));
+		       content_version(opt, hash_name(content_name(t))));
 	}
 	if (fflush(stdout))
 		die("cannot write the list: %s", strerror(errno));
@@ -679,6 +713,8 @@ static void write_model(const struct options *opt)
 	plan_llama(&plan, (uint64_t)ceil(opt->size_mb * MIB / (double)esize));
 	for (size_t i = 0; i < opt->drop_nr; i++)
 		plan_drop(&plan, opt->drop[i]);
+	for (size_t i = 0; i < opt->rename_nr; i++)
+		plan_rename(&plan, opt->rename[i]);
 	for (size_t i = 0; i < opt->add_nr; i++)
 		plan_add_spec(&plan, opt->add[i]);
 	if (opt->list)
@@ -735,6 +771,7 @@ static void usage(void)
 	fputs("usage: test-genmodel OUT --size-mb N [--seed S] [--dtype bf16|f16|f32]\n"
 	      "                     [--version K --changed F] [--perturb P]\n"
 	      "                     [--add-tensor NAME[:R[xC]]]... [--drop-tensor NAME]...\n"
+	      "                     [--rename-tensor OLD=NEW]...\n"
 	      "                     [--meta KEY=VALUE]... [--list]\n"
 	      "   or: test-genmodel OUT --raw (--size-bytes N | --size-mb N) [--seed S]\n",
 	      stderr);
@@ -794,6 +831,8 @@ static void parse_options(struct options *opt, int argc, char **argv)
 			push_arg(&opt->add, &opt->add_nr, value);
 		else if (!strcmp(arg, "--drop-tensor"))
 			push_arg(&opt->drop, &opt->drop_nr, value);
+		else if (!strcmp(arg, "--rename-tensor"))
+			push_arg(&opt->rename, &opt->rename_nr, value);
 		else if (!strcmp(arg, "--meta"))
 			push_arg(&opt->meta, &opt->meta_nr, value);
 		else if (!strcmp(arg, "--dtype")) {
@@ -833,6 +872,7 @@ int main(int argc, char **argv)
 		write_model(&opt);
 	free(opt.add);
 	free(opt.drop);
+	free(opt.rename);
 	free(opt.meta);
 	return 0;
 }
