@@ -22,7 +22,8 @@
 
 #define STORE_MARKER      "lepton-store"
 #define STORE_MARKER_TEXT "lepton store 1\n"
-#define PIPELINE_BUFFERS  3 /* the reader's chunk buffers in flight between its two threads */
+#define READER_WORKERS    2 /* the reader's threads that read and decode chunks */
+#define PIPELINE_BUFFERS  (READER_WORKERS + 2) /* the reader's chunk buffers in flight */
 #define WRITER_WORKERS    2 /* the writer's threads that hash and encode chunks */
 #define WRITER_BUFFERS    (WRITER_WORKERS + 2) /* one being filled, one queued per worker */
 #define QUEUE_SLOTS       (WRITER_BUFFERS + 1)
@@ -1134,18 +1135,29 @@ void store_writer_abort(struct store_writer *w)
 
 /* ---- reading ------------------------------------------------------------ */
 
+/* The reader's workers each read and decode whole chunks (any chunk, the
+ * next one not taken) and hand them over in the file's order. */
+struct reader_worker {
+	struct store_reader *r;
+	pthread_t thread;
+	int started;
+	struct chunk_decoder decoder;
+	struct buf frame; /* the frame being read */
+};
+
 struct store_reader {
 	struct lepton_store *store;
 	struct lepton_pointer pointer;
 	struct recipe recipe;
 	struct chunk_place *places;
-	struct chunk_decoder decoder; /* the worker's */
-	struct buf frame;             /* the worker's: the frame being read */
 	struct chunk_buf bufs[PIPELINE_BUFFERS];
 	struct queue full, empty;
-	pthread_t worker;
-	int worker_started;
-	int stop;
+	struct reader_worker workers[READER_WORKERS];
+	/* under empty.lock: which chunk a worker takes next, whose turn it is
+	 * to hand one over, and the end */
+	size_t next_load, next_push;
+	pthread_cond_t turn;
+	int stop, failed;
 
 	struct sha256_ctx file_hash;
 	struct chunk_buf *current;
@@ -1167,12 +1179,13 @@ static void reader_fail(struct store_reader *r, int err)
 	}
 }
 
-static int load_chunk(struct store_reader *r, size_t i, struct chunk_buf *c)
+static int load_chunk(struct reader_worker *wk, size_t i, struct chunk_buf *c)
 {
+	struct store_reader *r = wk->r;
 	struct chunk_place *pl = &r->places[i];
 	struct frame_header h;
 	char hex[OID_HEXSZ + 1];
-	struct buf *frame = &r->frame;
+	struct buf *frame = &wk->frame;
 	int err = pack_read_frame(pl->pack, pl->offset, pl->len, frame);
 
 	oid_to_hex(hex, &r->recipe.chunks[i].oid);
@@ -1204,7 +1217,7 @@ static int load_chunk(struct store_reader *r, size_t i, struct chunk_buf *c)
 		struct lepton_oid got;
 		/* both buffers are kept from chunk to chunk: no allocation here */
 		buf_reset(&c->data);
-		if ((err = decode_chunk(r->store, 0, &r->decoder, &r->recipe.chunks[i].oid,
+		if ((err = decode_chunk(r->store, 0, &wk->decoder, &r->recipe.chunks[i].oid,
 					(unsigned char *)frame->data, frame->len, &c->data, NULL)))
 			return lepton_error_wrap(err, "chunk '%s'", hex);
 		/*
@@ -1230,25 +1243,52 @@ static int load_chunk(struct store_reader *r, size_t i, struct chunk_buf *c)
 
 static void *reader_main(void *arg)
 {
-	struct store_reader *r = arg;
-	for (size_t i = 0; i < r->recipe.nr; i++) {
+	struct reader_worker *wk = arg;
+	struct store_reader *r = wk->r;
+
+	for (;;) {
 		struct chunk_buf *c = queue_pop(&r->empty);
-		int err, stop;
+		size_t i = 0;
+		int err = 0, go;
+
 		pthread_mutex_lock(&r->empty.lock);
-		stop = r->stop;
+		go = c && !r->stop && !r->failed && r->next_load < r->recipe.nr;
+		if (go)
+			i = r->next_load++;
 		pthread_mutex_unlock(&r->empty.lock);
-		if (!c || stop)
+		if (!go) {
+			if (c)
+				queue_push(&r->empty, c);
 			break;
-		err = load_chunk(r, i, c);
-		if (err) {
+		}
+		err = load_chunk(wk, i, c);
+		pthread_mutex_lock(&r->empty.lock);
+		while (r->next_push != i && !r->stop && !r->failed)
+			pthread_cond_wait(&r->turn, &r->empty.lock);
+		go = r->next_push == i && !r->stop && !r->failed;
+		if (go && err) {
+			/* every chunk before this one went out: the caller gets
+			 * them, then the error */
 			snprintf(r->worker_message, sizeof(r->worker_message), "%s",
 				 lepton_error_last());
 			r->worker_error = err;
+			r->failed = 1;
+			go = 0;
+		} else if (go) {
+			/* handed over before the turn passes: the order holds */
+			queue_push(&r->full, c);
+			r->next_push++;
+		}
+		pthread_cond_broadcast(&r->turn);
+		pthread_mutex_unlock(&r->empty.lock);
+		if (!go) {
+			buf_reset(&c->data);
+			queue_push(&r->empty, c);
+			if (r->failed)
+				queue_close(&r->full);
 			break;
 		}
-		queue_push(&r->full, c);
 	}
-	queue_close(&r->full);
 	return NULL;
 }
 
@@ -1307,8 +1347,7 @@ int store_reader_open(struct store_reader **out, struct lepton_store *s,
 	int err;
 
 	*out = NULL;
-	chunk_decoder_init(&r->decoder);
-	buf_init(&r->frame, 0);
+	pthread_cond_init(&r->turn, NULL);
 	r->store = s;
 	r->pointer = *p;
 	queue_init(&r->full);
@@ -1360,11 +1399,17 @@ int store_reader_open(struct store_reader **out, struct lepton_store *s,
 		}
 	}
 	sha256_init(&r->file_hash);
-	if (pthread_create(&r->worker, NULL, reader_main, r)) {
-		err = lepton_error_set(LEPTON_ERR, "cannot start a thread");
-		goto fail;
+	for (size_t i = 0; i < READER_WORKERS; i++) {
+		struct reader_worker *wk = &r->workers[i];
+		wk->r = r;
+		chunk_decoder_init(&wk->decoder);
+		buf_init(&wk->frame, 0);
+		if (pthread_create(&wk->thread, NULL, reader_main, wk)) {
+			err = lepton_error_set(LEPTON_ERR, "cannot start a thread");
+			goto fail;
+		}
+		wk->started = 1;
 	}
-	r->worker_started = 1;
 	*out = r;
 	return 0;
 fail:
@@ -1455,20 +1500,23 @@ void store_reader_free(struct store_reader *r)
 {
 	if (!r)
 		return;
-	if (r->worker_started) {
-		pthread_mutex_lock(&r->empty.lock);
-		r->stop = 1;
-		pthread_mutex_unlock(&r->empty.lock);
-		queue_close(&r->empty);
-		pthread_join(r->worker, NULL);
+	pthread_mutex_lock(&r->empty.lock);
+	r->stop = 1;
+	pthread_cond_broadcast(&r->turn);
+	pthread_mutex_unlock(&r->empty.lock);
+	queue_close(&r->empty);
+	for (size_t i = 0; i < READER_WORKERS; i++) {
+		if (r->workers[i].started)
+			pthread_join(r->workers[i].thread, NULL);
+		chunk_decoder_release(&r->workers[i].decoder);
+		buf_release(&r->workers[i].frame);
 	}
+	pthread_cond_destroy(&r->turn);
 	if (r->file_hash.md)
 		sha256_release(&r->file_hash);
 	for (size_t i = 0; i < PIPELINE_BUFFERS; i++)
 		buf_release(&r->bufs[i].data);
 	recipe_release(&r->recipe);
-	chunk_decoder_release(&r->decoder);
-	buf_release(&r->frame);
 	free(r->places);
 	queue_destroy(&r->full);
 	queue_destroy(&r->empty);
