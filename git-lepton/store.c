@@ -25,7 +25,7 @@
 #define READER_WORKERS    2 /* the reader's threads that read and decode chunks */
 #define PIPELINE_BUFFERS  (READER_WORKERS + 2) /* the reader's chunk buffers in flight */
 #define WRITER_WORKERS    2 /* the writer's threads that hash and encode chunks */
-#define WRITER_BUFFERS    (WRITER_WORKERS + 2) /* one being filled, one queued per worker */
+#define WRITER_BUFFERS    (WRITER_WORKERS + 1) /* one per worker, one being filled */
 #define QUEUE_SLOTS       (WRITER_BUFFERS + 1)
 /* The most of a stream's start the writer holds to read a model header;
  * a larger header makes the file opaque (FastCDC). */
@@ -489,29 +489,32 @@ static int decode_chunk(struct lepton_store *s, int may_reload, struct chunk_dec
 		struct chunk_place *pl = &places[k];
 		if ((err = pack_read_frame(pl->pack, pl->offset, pl->len, &d->frame)))
 			return lepton_error_wrap(err, "base chunk '%s'", oid_to_hex(hex, &ids[k]));
-		buf_reset(&d->next);
-		err = codec_decode_scratch(&d->next, &d->scratch, (unsigned char *)d->frame.data,
+		/* the full frame decodes straight into cur: a chain of one base
+		 * needs no second buffer */
+		struct buf *into = k == n - 1 ? &d->cur : &d->next;
+		buf_reset(into);
+		err = codec_decode_scratch(into, &d->scratch, (unsigned char *)d->frame.data,
 					   d->frame.len, &ids[k], k == n - 1 ? NULL : d->cur.data,
 					   k == n - 1 ? 0 : d->cur.len);
 		if (err)
 			return lepton_error_wrap(err, "base chunk '%s'", oid_to_hex(hex, &ids[k]));
-		swap_bufs(&d->cur, &d->next);
+		if (into == &d->next)
+			swap_bufs(&d->cur, &d->next);
 	}
 	return codec_decode_scratch(out, &d->scratch, frame, len, chunk, d->cur.data, d->cur.len);
 }
 
-int store_read_chunk(struct lepton_store *s, const struct lepton_oid *chunk, struct buf *out,
-		     unsigned *depth)
+/* store_read_chunk() with the caller's decoder and frame buffer, kept
+ * from call to call (the writer's workers). */
+static int read_chunk_with(struct lepton_store *s, struct chunk_decoder *d, struct buf *frame,
+			   const struct lepton_oid *chunk, struct buf *out, unsigned *depth)
 {
-	struct chunk_decoder d;
-	struct buf frame = BUF_INIT;
 	struct pack *pack;
 	uint64_t off, len;
 	struct lepton_oid got;
 	char hex[OID_HEXSZ + 1];
 	int err;
 
-	chunk_decoder_init(&d);
 	buf_reset(out);
 	oid_to_hex(hex, chunk);
 	if (!find_chunk(s, chunk, &pack, &off, &len)) {
@@ -522,10 +525,10 @@ int store_read_chunk(struct lepton_store *s, const struct lepton_oid *chunk, str
 			goto done;
 		}
 	}
-	if ((err = pack_read_frame(pack, off, len, &frame)))
+	if ((err = pack_read_frame(pack, off, len, frame)))
 		goto wrap;
-	if ((err =
-		 decode_chunk(s, 1, &d, chunk, (unsigned char *)frame.data, frame.len, out, depth)))
+	if ((err = decode_chunk(s, 1, d, chunk, (unsigned char *)frame->data, frame->len, out,
+				depth)))
 		goto wrap;
 	sha256_buffer(&got, out->data, out->len);
 	if (oid_cmp(&got, chunk))
@@ -537,6 +540,18 @@ wrap:
 done:
 	if (err)
 		buf_reset(out);
+	return err;
+}
+
+int store_read_chunk(struct lepton_store *s, const struct lepton_oid *chunk, struct buf *out,
+		     unsigned *depth)
+{
+	struct chunk_decoder d;
+	struct buf frame = BUF_INIT;
+	int err;
+
+	chunk_decoder_init(&d);
+	err = read_chunk_with(s, &d, &frame, chunk, out, depth);
 	buf_release(&frame);
 	chunk_decoder_release(&d);
 	return err;
@@ -625,7 +640,11 @@ struct writer_worker {
 	struct store_writer *w;
 	pthread_t thread;
 	int started;
-	struct buf frame, scratch, base;
+	/* kept from chunk to chunk: the frame (a base's as read, then the
+	 * chunk's as encoded), a base's decoded bytes, and the decoder, whose
+	 * scratch the encoder uses too */
+	struct buf frame, base;
+	struct chunk_decoder dec;
 };
 
 struct store_writer {
@@ -707,7 +726,7 @@ static void store_chunk(struct writer_worker *wk, struct chunk_buf *c)
 
 	if (!skip && c->has_base) {
 		pthread_mutex_lock(&w->store_lock);
-		err = store_read_chunk(s, &c->base, &wk->base, &base.depth);
+		err = read_chunk_with(s, &wk->dec, &wk->frame, &c->base, &wk->base, &base.depth);
 		pthread_mutex_unlock(&w->store_lock);
 		if (!err && wk->base.len == c->data.len) {
 			base.id = c->base;
@@ -719,7 +738,7 @@ static void store_chunk(struct writer_worker *wk, struct chunk_buf *c)
 	}
 	buf_reset(&wk->frame);
 	if (!skip)
-		err = codec_encode_scratch(&wk->frame, &wk->scratch, &kind, &oid, c->data.data,
+		err = codec_encode_scratch(&wk->frame, &wk->dec.scratch, &kind, &oid, c->data.data,
 					   c->data.len, &hint);
 	if (err)
 		writer_fail(w, err);
@@ -825,8 +844,8 @@ int store_writer_new(struct store_writer **out, struct lepton_store *s)
 		struct writer_worker *wk = &w->workers[i];
 		wk->w = w;
 		buf_init(&wk->frame, 0);
-		buf_init(&wk->scratch, 0);
 		buf_init(&wk->base, 0);
+		chunk_decoder_init(&wk->dec);
 		if (pthread_create(&wk->thread, &attr, writer_main, wk))
 			err = lepton_error_set(LEPTON_ERR, "cannot start a thread");
 		else
@@ -1056,8 +1075,8 @@ static void writer_free(struct store_writer *w)
 		buf_release(&w->bufs[i].data);
 	for (size_t i = 0; i < WRITER_WORKERS; i++) {
 		buf_release(&w->workers[i].frame);
-		buf_release(&w->workers[i].scratch);
 		buf_release(&w->workers[i].base);
+		chunk_decoder_release(&w->workers[i].dec);
 	}
 	if (w->cutting)
 		chunker_release(&w->chunker);
