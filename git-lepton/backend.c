@@ -102,19 +102,51 @@ static char *object_path(const struct backend *b, const char *key)
 	return buf_detach(&p, NULL);
 }
 
-/* Create the directories leading to path (not path itself). */
-static int make_leading_dirs(const char *path)
+/* Create the directories leading to path (not path itself) below the
+ * store's root, which must exist: a store that vanished in the middle of a
+ * push is not made again piece by piece (backend_create() makes a root). */
+static int make_leading_dirs(const struct backend *b, const char *path)
 {
-	char *copy = xstrdup(path);
+	size_t root_len = strlen(b->root);
+	struct stat st;
+	char *copy;
 	int err = 0;
 
-	for (char *slash = strchr(copy + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+	if (stat(b->root, &st) < 0)
+		return lepton_error_errno(LEPTON_ENOTFOUND, "store '%s' is gone", b->name);
+	if (!S_ISDIR(st.st_mode))
+		return lepton_error_set(LEPTON_EINVALID, "store '%s' is not a directory", b->name);
+	copy = xstrdup(path);
+	for (char *slash = strchr(copy + root_len + 1, '/'); slash;
+	     slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
 		if (mkdir(copy, 0777) < 0 && errno != EEXIST) {
 			err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", copy);
 			break;
 		}
 		*slash = '/';
+	}
+	free(copy);
+	return err;
+}
+
+int backend_create(struct backend *b)
+{
+	char *copy = xstrdup(b->root);
+	int err = 0;
+
+	for (char *p = copy + 1;; p++) {
+		char c = *p;
+		if (c && c != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0777) < 0 && errno != EEXIST) {
+			err = lepton_error_errno(LEPTON_EIO, "cannot create store '%s'", b->name);
+			break;
+		}
+		if (!c)
+			break;
+		*p = c;
 	}
 	free(copy);
 	return err;
@@ -215,15 +247,29 @@ int backend_exists(struct backend *b, const char *key)
 	return ret;
 }
 
+static mode_t current_umask(void)
+{
+	static mode_t mask = (mode_t)-1;
+	if (mask == (mode_t)-1) {
+		mask = umask(022);
+		umask(mask);
+	}
+	return mask;
+}
+
 /* A new temporary file under <root>/tmp. */
 static int open_tmp(const struct backend *b, struct buf *tmp_path, int *fd)
 {
 	buf_addf(tmp_path, "%s/tmp/put-XXXXXX", b->root);
-	if (make_leading_dirs(tmp_path->data))
-		return lepton_error_wrap(LEPTON_EIO, "store '%s' is not writable", b->name);
+	int err = make_leading_dirs(b, tmp_path->data);
+	if (err)
+		return err;
 	*fd = mkstemp(tmp_path->data);
 	if (*fd < 0)
 		return lepton_error_errno(LEPTON_EIO, "cannot write to store '%s'", b->name);
+	/* mkstemp makes 0600 files; a store shared by a team is read by all,
+	 * as far as the umask allows, and its objects are never written again */
+	fchmod(*fd, 0444 & ~current_umask());
 	return 0;
 }
 
@@ -238,7 +284,7 @@ static int commit_tmp(const struct backend *b, int fd, const char *tmp, const ch
 	if (close(fd) < 0 && !err)
 		err = lepton_error_errno(LEPTON_EIO, "cannot write to store '%s'", b->name);
 	if (!err)
-		err = make_leading_dirs(path);
+		err = make_leading_dirs(b, path);
 	if (!err && rename(tmp, path) < 0)
 		err = lepton_error_errno(LEPTON_EIO, "cannot write '%s'", path);
 	if (err)
@@ -309,8 +355,8 @@ int backend_put_link(struct backend *b, const char *key, const char *path)
 	int err = 0;
 
 	buf_addf(&tmp, "%s/tmp/link-%ld-%lx", b->root, (long)getpid(), (unsigned long)rand());
-	if (make_leading_dirs(tmp.data) || make_leading_dirs(dest)) {
-		err = lepton_error_wrap(LEPTON_EIO, "store '%s' is not writable", b->name);
+	if ((err = make_leading_dirs(b, tmp.data)) || (err = make_leading_dirs(b, dest))) {
+		/* the message says why */
 	} else if (link(path, tmp.data) < 0) {
 		err = 1; /* another file system, or links refused: the caller copies */
 	} else if (rename(tmp.data, dest) < 0) {
@@ -443,20 +489,28 @@ static int lock_is_stale(const char *lock)
 	return stale;
 }
 
+static long lock_wait_ms(void)
+{
+	/* the test suite shortens the wait for a lock that never goes */
+	const char *v = getenv("GIT_LEPTON_TEST_LOCK_WAIT_MS");
+	return v && *v ? strtol(v, NULL, 10) : LOCK_WAIT_MS;
+}
+
 static int take_lock(const struct backend *b, const char *lock)
 {
-	long waited = 0, step = 2;
+	long waited = 0, step = 2, limit = lock_wait_ms();
 	char host[128] = "unknown", text[200];
 
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	snprintf(text, sizeof(text), "%ld %s\n", (long)getpid(), host);
-	if (make_leading_dirs(lock))
-		return lepton_error_wrap(LEPTON_EIO, "store '%s' is not writable", b->name);
+	int err = make_leading_dirs(b, lock);
+	if (err)
+		return err;
 	for (;;) {
 		int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 		if (fd >= 0) {
-			int err = write_all(fd, text, strlen(text));
+			err = write_all(fd, text, strlen(text));
 			close(fd);
 			if (err)
 				unlink(lock);
@@ -468,7 +522,7 @@ static int take_lock(const struct backend *b, const char *lock)
 			unlink(lock); /* its holder was killed while holding it */
 			continue;
 		}
-		if (waited >= LOCK_WAIT_MS)
+		if (waited >= limit)
 			return lepton_error_set(LEPTON_ERR,
 						"cannot lock '%s': another push has held it for "
 						"%ld s; if no push is running, remove that file",

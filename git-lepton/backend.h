@@ -48,6 +48,10 @@ int backend_exists(struct backend *b, const char *key);
 int backend_put(struct backend *b, const char *key, const void *data, size_t len);
 int backend_put_file(struct backend *b, const char *key, const char *path);
 
+/* Make the store's root (the first push to a new store): every other put
+ * fails when the root is missing rather than making a partial store. */
+int backend_create(struct backend *b);
+
 /* Put a local file that will never change as an object without copying
  * it (a hard link, when the store is a directory on the same file system):
  * 0 when done, 1 when this backend or place cannot (then copy it), or an

@@ -22,9 +22,16 @@ struct transfer_opts {
 
 static int is_remote_name(struct lepton_repo *repo, const char *name)
 {
-	git_remote *remote = NULL;
-	int found = git_remote_lookup(&remote, repo->git, name) == 0;
-	git_remote_free(remote);
+	/* by its configured URL: libgit2's remote lookup leaks a regex buffer */
+	git_config *cfg = repo_config(repo);
+	struct buf key = BUF_INIT;
+	git_buf value = { 0 };
+	int found;
+
+	buf_addf(&key, "remote.%s.url", name);
+	found = cfg && git_config_get_string_buf(&value, cfg, key.data) == 0;
+	git_buf_dispose(&value);
+	buf_release(&key);
 	return found || !strncmp(name, "lepton::", 8);
 }
 

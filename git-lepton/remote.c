@@ -115,10 +115,37 @@ static int upstream_remote(struct lepton_repo *r, struct buf *name)
 	return found;
 }
 
+/* The name of the repository's only remote, if it has exactly one.  (Read
+ * from the configuration by hand: libgit2's remote list leaks a regex match
+ * buffer each call.) */
+static int only_remote(struct lepton_repo *r, struct buf *name)
+{
+	git_config *cfg = repo_config(r);
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+	int count = 0;
+
+	buf_reset(name);
+	if (!cfg || git_config_iterator_new(&it, cfg) < 0)
+		return 0;
+	while (git_config_next(&e, it) == 0) {
+		size_t len = strlen(e->name);
+		if (strncmp(e->name, "remote.", 7) || len < 12 || strcmp(e->name + len - 4, ".url"))
+			continue;
+		if (count == 0 || strncmp(name->data, e->name + 7, len - 11) ||
+		    name->len != len - 11) {
+			count++;
+			buf_reset(name);
+			buf_add(name, e->name + 7, len - 11);
+		}
+	}
+	git_config_iterator_free(it);
+	return count == 1;
+}
+
 int remote_store_url(struct lepton_repo *r, const char *remote_name, struct buf *url)
 {
 	struct buf name = BUF_INIT;
-	git_strarray remotes = { 0 };
 	int err = 0;
 
 	buf_reset(url);
@@ -142,14 +169,12 @@ int remote_store_url(struct lepton_repo *r, const char *remote_name, struct buf 
 	if ((upstream_remote(r, &name) && lepton_url_of_remote(r, name.data, url)) ||
 	    lepton_url_of_remote(r, "origin", url))
 		goto done;
-	if (git_remote_list(&remotes, r->git) == 0 && remotes.count == 1 &&
-	    lepton_url_of_remote(r, remotes.strings[0], url))
+	if (only_remote(r, &name) && lepton_url_of_remote(r, name.data, url))
 		goto done;
 	err = lepton_error_set(LEPTON_ENOTFOUND,
 			       "no remote store: add a lepton:: remote, set lepton.url, or commit "
 			       "a .leptonconfig with '[lepton] url = <store>'");
 done:
-	git_strarray_dispose(&remotes);
 	buf_release(&name);
 	/* a relative store path in .leptonconfig or config means the top of the
 	 * work tree, where git runs filters and hooks */
@@ -286,12 +311,26 @@ int pointers_reachable(struct pointer_list *out, struct lepton_repo *r, const ch
 	struct run_opts opts = { NULL, 0 };
 	struct oidset seen = { 0 };
 	git_odb *odb = NULL;
+	const char **argv = NULL;
+	size_t argc = 0;
 	char *line, *next;
 	int fd = -1, err = 0, code;
 
 	memset(out, 0, sizeof(*out));
+	/* revisions go on standard input (there may be many); options such as
+	 * --all on the command line, since git before 2.42 refuses them there */
+	argv = xcalloc(nr + 8, sizeof(*argv));
+	argv[argc++] = "git";
+	argv[argc++] = "rev-list";
+	argv[argc++] = "--objects";
+	if (no_walk)
+		argv[argc++] = "--no-walk";
 	for (size_t i = 0; i < nr; i++)
-		buf_addf(&input, "%s\n", revs[i]);
+		if (!strncmp(revs[i], "--", 2))
+			argv[argc++] = revs[i];
+		else
+			buf_addf(&input, "%s\n", revs[i]);
+	argv[argc++] = "--stdin";
 	buf_addf(&tmp, "%slepton/tmp/revs-XXXXXX", r->commondir);
 	fd = mkstemp(tmp.data);
 	if (fd < 0) {
@@ -301,10 +340,7 @@ int pointers_reachable(struct pointer_list *out, struct lepton_repo *r, const ch
 	if ((err = write_all(fd, input.data, input.len)))
 		goto done;
 	opts.stdin_path = tmp.data;
-	code = no_walk
-		   ? run_git_opt(&opts, &objects, "rev-list", "--objects", "--no-walk", "--stdin",
-				 (char *)NULL)
-		   : run_git_opt(&opts, &objects, "rev-list", "--objects", "--stdin", (char *)NULL);
+	code = run_command_opt(argv, &opts, &objects);
 	if (code) {
 		err = code < 0 ? code
 			       : lepton_error_set(LEPTON_EGIT, "git rev-list failed (exit code %d)",
@@ -364,6 +400,7 @@ done:
 		unlink(tmp.data);
 	}
 	git_odb_free(odb);
+	free(argv);
 	oidset_release(&seen);
 	buf_release(&input);
 	buf_release(&tmp);

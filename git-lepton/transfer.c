@@ -73,7 +73,7 @@ static int check_or_create(struct remote_store *rs, int create)
 				       name, MARKER_KEY);
 	else if (!create)
 		err = lepton_error_set(LEPTON_ENOTFOUND, "store '%s' does not exist", name);
-	else
+	else if (!(err = backend_create(rs->b)))
 		err = backend_put(rs->b, MARKER_KEY, MARKER_TEXT, strlen(MARKER_TEXT));
 done:
 	buf_release(&marker);

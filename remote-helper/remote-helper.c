@@ -30,10 +30,12 @@
 
 struct helper {
 	const char *remote_name, *url;
+	int have_repo; /* `git ls-remote` runs helpers outside any repository */
 	struct lepton_repo repo;
+	struct backend *b; /* for the refs, which need no local store */
 	struct lepton_store *local;
 	struct remote_store *rs;
-	int verbosity, progress, dry_run, atomic, followtags;
+	int verbosity, progress, dry_run, atomic, followtags, cloning;
 };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -74,7 +76,8 @@ static int read_manifest(struct helper *h, struct manifest *m, struct buf *etag)
 
 	manifest_init(m);
 	buf_init_limit(&text, MANIFEST_LIMIT);
-	err = backend_get_versioned(remote_store_backend(h->rs), MANIFEST_KEY, &text, etag);
+	err = backend_get_versioned(h->rs ? remote_store_backend(h->rs) : h->b, MANIFEST_KEY, &text,
+				    etag);
 	if (!err && text.len)
 		err = manifest_parse(m, text.data, text.len);
 	if (err)
@@ -83,13 +86,25 @@ static int read_manifest(struct helper *h, struct manifest *m, struct buf *etag)
 	return err;
 }
 
+/* Outside a repository only the refs can be read: the store must exist. */
+static int open_refs_only(struct helper *h)
+{
+	int has;
+	if (!h->b && backend_open(&h->b, h->url))
+		return LEPTON_EINVALID;
+	has = backend_exists(h->b, "lepton-store");
+	if (has < 0)
+		return has;
+	return has ? 0 : lepton_error_set(LEPTON_ENOTFOUND, "store '%s' does not exist", h->url);
+}
+
 /* ---- list ------------------------------------------------------------------ */
 
 static void cmd_list(struct helper *h, int for_push)
 {
 	struct manifest m;
 	struct buf etag = BUF_INIT, out = BUF_INIT;
-	int err = open_store(h, 0);
+	int err = h->have_repo ? open_store(h, 0) : open_refs_only(h);
 
 	manifest_init(&m);
 	if (err == LEPTON_ENOTFOUND && for_push) {
@@ -172,6 +187,83 @@ done:
 	return err;
 }
 
+static void need_repo(struct helper *h)
+{
+	if (!h->have_repo)
+		die("not a git repository: fetching or pushing needs one");
+}
+
+static int is_relative_path(const char *url)
+{
+	return *url != '/' && !strstr(url, "://");
+}
+
+/*
+ * A clone names the store as typed; a relative path was meant from where
+ * the clone ran, while filters and later commands run at the top of the
+ * new work tree.  Record the absolute path, as git does for local clones.
+ */
+static void absolutise_url(struct helper *h)
+{
+	struct buf key = BUF_INIT, url = BUF_INIT, out = BUF_INIT;
+	git_config *cfg = repo_config(&h->repo);
+	git_buf value = { 0 };
+
+	buf_addf(&key, "remote.%s.url", h->remote_name);
+	buf_addf(&url, "lepton::%s", h->url);
+	if (cfg && git_config_get_string_buf(&value, cfg, key.data) == 0 &&
+	    !strcmp(value.ptr, url.data)) {
+		char *abs = realpath(backend_local_path(remote_store_backend(h->rs)), NULL);
+		buf_reset(&url);
+		buf_addf(&url, "lepton::%s",
+			 abs ? abs : backend_local_path(remote_store_backend(h->rs)));
+		run_git(&out, "config", key.data, url.data, (char *)NULL);
+		free(abs);
+	}
+	git_buf_dispose(&value);
+	buf_release(&key);
+	buf_release(&url);
+	buf_release(&out);
+}
+
+/*
+ * During a clone, the model content of the branch to be checked out comes
+ * down here, several files at once and with git's progress setting (the
+ * checkout's filter has no -q to obey); the checkout then finds it local.
+ * A failure only warns: the checkout fetches what is missing and reports.
+ */
+static void prefetch_checkout(struct helper *h, const struct manifest *m, char **wants, size_t nr)
+{
+	const char *tip = m->head ? manifest_get(m, m->head) : NULL;
+	struct pointer_list pointers = { 0 };
+	struct transfer_stats st;
+	struct lepton_oid *oids = NULL;
+	const char *skip = getenv("GIT_LEPTON_SKIP_SMUDGE");
+	int wanted = 0;
+
+	if (skip && *skip && strcmp(skip, "0") && strcmp(skip, "false"))
+		return;
+	for (size_t i = 0; tip && i < nr; i++)
+		wanted |= !strcmp(wants[i], tip);
+	if (!wanted)
+		return;
+	if (pointers_reachable(&pointers, &h->repo, &tip, 1, 1, NULL, NULL) == 0 && pointers.nr) {
+		oids = pointer_list_oids(&pointers);
+		if (transfer_fetch(h->rs, h->local, oids, pointers.nr, quiet(h), &st))
+			fprintf(stderr, "warning: %s\n", lepton_error_last());
+	}
+	lepton_error_clear();
+	free(oids);
+	pointer_list_release(&pointers);
+}
+
+static void prepare_clone(struct helper *h, const struct manifest *m, char **wants, size_t nr)
+{
+	if (is_relative_path(h->url) && strncmp(h->url, "file:", 5))
+		absolutise_url(h);
+	prefetch_checkout(h, m, wants, nr);
+}
+
 static void cmd_fetch(struct helper *h, char **wants, size_t nr)
 {
 	struct manifest m;
@@ -179,6 +271,7 @@ static void cmd_fetch(struct helper *h, char **wants, size_t nr)
 	int missing = 0, err;
 	FILE *f;
 
+	need_repo(h);
 	for (size_t i = 0; i < nr; i++)
 		if (!have_object(h, wants[i]))
 			missing = 1;
@@ -217,6 +310,8 @@ static void cmd_fetch(struct helper *h, char **wants, size_t nr)
 			    "--remote)",
 			    h->url, wants[i]);
 		}
+	if (h->cloning)
+		prepare_clone(h, &m, wants, nr);
 	manifest_release(&m);
 reply:
 	buf_release(&etag);
@@ -474,6 +569,7 @@ static void cmd_push(struct helper *h, char **specs, size_t nr)
 	struct buf etag = BUF_INIT, pack = BUF_INIT, out = BUF_INIT;
 	int err, any = 0;
 
+	need_repo(h);
 	manifest_init(&m);
 	for (size_t i = 0; i < nr; i++) {
 		char *spec = specs[i], *colon;
@@ -554,6 +650,8 @@ static int set_option(struct helper *h, const char *name, const char *value)
 		h->atomic = on;
 	else if (!strcmp(name, "followtags"))
 		h->followtags = on;
+	else if (!strcmp(name, "cloning"))
+		h->cloning = on;
 	else
 		return 0;
 	return 1;
@@ -596,7 +694,6 @@ int main(int argc, const char **argv)
 {
 	struct helper h = { 0 };
 	char *line;
-	int err;
 
 	if (argc < 2 || argc > 3) {
 		fprintf(stderr, "usage: git-remote-lepton <remote> [<url>]\n"
@@ -610,8 +707,8 @@ int main(int argc, const char **argv)
 	h.verbosity = 1;
 	h.progress = isatty(2);
 	srand((unsigned)(time(NULL) ^ getpid()));
-	if ((err = repo_open(&h.repo)))
-		die("%s", lepton_error_last());
+	h.have_repo = repo_open(&h.repo) == 0;
+	lepton_error_clear();
 
 	while ((line = read_line(stdin))) {
 		if (!strcmp(line, "capabilities")) {
@@ -661,7 +758,9 @@ int main(int argc, const char **argv)
 		free(line);
 	}
 	remote_store_free(h.rs);
+	backend_free(h.b);
 	store_free(h.local);
-	repo_release(&h.repo);
+	if (h.have_repo)
+		repo_release(&h.repo);
 	return 0;
 }

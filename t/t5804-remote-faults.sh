@@ -1,0 +1,273 @@
+#!/bin/sh
+
+test_description='git-remote-lepton: pushes that die, stores that vanish, stale locks
+
+kill -9 of the helper at several points of a push: the store stays
+valid (refs unchanged, a clone works) and the same push completes when
+run again.  A store that disappears or cannot be written during a push
+gives a clear error, never a crash; a stale lock file in the store is
+named in the error.'
+
+. "$(dirname "$0")"/test-lib.sh
+. "$TEST_DIRECTORY"/lib-remote.sh
+
+STORE="$TRASH_DIRECTORY/store"
+URL="lepton::$STORE"
+BIG=48M
+
+# The lock that guards the refs manifest (DESIGN.md: a lock file and a
+# rename on a directory store).
+REFS_LOCK="$STORE/git/refs.lock"
+# a lock that never goes: fail after 1 s, not the 20 s a real push waits
+GIT_LEPTON_TEST_LOCK_WAIT_MS=1000 && export GIT_LEPTON_TEST_LOCK_WAIT_MS
+
+# helper_pid_of PID: the helper that git process PID runs: git starts
+# "git remote-lepton", which runs git-remote-lepton as its own child;
+# both, the helper first.
+helper_pid_of () {
+	for _hp in $(pgrep -P "$1" -f "remote-lepton")
+	do
+		pgrep -P "$_hp"
+		echo "$_hp"
+	done
+}
+
+# store_files: how many files the store holds outside tmp/.
+store_files () {
+	find "$STORE" -path "$STORE/tmp" -prune -o -type f -print 2>/dev/null | wc -l
+}
+
+# store_busy: a writer has a file under the store's tmp/, or the store
+# has more files than $store_files_before.
+store_busy () {
+	test -n "$(find "$STORE/tmp" -type f 2>/dev/null | head -n 1)" ||
+	test "$(store_files)" -gt "${store_files_before:-0}"
+}
+
+# (src copies packs into the store, lepton.hardlinks=false: a linked
+# pack lands at once and leaves no time to kill the helper.)
+
+# push_and_kill WHEN DELAY: git push origin main from src in the
+# background; kill -9 its helper as soon as it runs (WHEN=start) or once
+# it writes into the store (WHEN=upload), after DELAY more seconds.
+# Sets $killed (empty when the push had finished) and $push_code.
+push_and_kill () {
+	store_files_before=$(store_files)
+	git -C src push origin main >push.out 2>&1 &
+	_pk_git=$!
+	_pk_helper=
+	_pk_tries=0
+	while kill -0 $_pk_git 2>/dev/null && test $_pk_tries -lt 2000
+	do
+		_pk_tries=$(($_pk_tries + 1))
+		test -n "$_pk_helper" || _pk_helper=$(helper_pid_of $_pk_git)
+		if test -n "$_pk_helper"
+		then
+			test "$1" = start && break
+			store_busy && break
+		fi
+		sleep 0.005
+	done
+	sleep "$2"
+	killed=
+	if test -n "$_pk_helper" && kill -9 $(helper_pid_of $_pk_git) 2>/dev/null
+	then
+		killed=helper
+	fi
+	wait $_pk_git
+	push_code=$?
+	test -z "$killed" || echo "$1 $2 $push_code" >>kills.log
+	echo >&3 "killed: ${killed:-nothing, the push had finished} ($1 + ${2}s); git push exited with $push_code"
+	return 0
+}
+
+# start_push: git push origin main from src in the background, its
+# process id in $git_pid, its output in push.out.
+start_push () {
+	git -C src push origin main >push.out 2>&1 &
+	git_pid=$!
+}
+
+# restore_store: put back the store moved to $STORE.gone (what a push
+# made at its place meanwhile goes to store.recreated).
+restore_store () {
+	if test -d "$STORE.gone"
+	then
+		rm -rf store.recreated &&
+		if test -e "$STORE"
+		then
+			mv "$STORE" store.recreated
+		fi &&
+		mv "$STORE.gone" "$STORE"
+	fi
+}
+
+# new_big_version N: commit a new $BIG file in src, kept in $DATA/bigN.
+new_big_version () {
+	make_file "$DATA/big$1" $BIG "big$1" &&
+	cp "$DATA/big$1" src/big.bin &&
+	git -C src add big.bin &&
+	test_tick &&
+	git -C src commit -q -m "big version $1"
+}
+
+# assert_store_usable WHAT: a fresh clone of the store is at the commit
+# the remote lists, clean, with every byte of the model of that commit.
+assert_store_usable () {
+	rm -rf check &&
+	git clone -q "$URL" check &&
+	git -C check fsck &&
+	(cd check && assert_local_store_sound && assert_clean_status) &&
+	_asu_head=$(git -C check rev-parse HEAD) &&
+	assert_remote_ref "$URL" refs/heads/main "$_asu_head" &&
+	_asu_n=$(git -C check log -1 --format=%s | sed -n "s/^big version //p") &&
+	test_cmp_bin "$DATA/big$_asu_n" check/big.bin
+}
+
+test_expect_success PGREP 'setup: a store with one version' '
+	setup_repo src &&
+	git -C src config lepton.hardlinks false &&
+	new_big_version 0 &&
+	git -C src remote add origin "$URL" &&
+	git -C src push -q origin main &&
+	assert_store_usable
+'
+
+round=0
+for spec in start:0 upload:0.02 upload:0.15
+do
+	when=${spec%:*}
+	delay=${spec#*:}
+	round=$(($round + 1))
+	test_expect_success PGREP "kill -9 the helper ($when + ${delay}s): the store stays valid, the push completes again" '
+		new_big_version $round &&
+		before=$(ls_remote "$URL" refs/heads/main | cut -f1) &&
+		test -n "$before" &&
+		push_and_kill $when $delay &&
+		now=$(ls_remote "$URL" refs/heads/main | cut -f1) &&
+		if test "$killed" = helper
+		then
+			test "$push_code" != 0 &&
+			# killed after the refs update and before it said so,
+			# the push may have landed: the old commit or the new,
+			# nothing else
+			if test "$now" != "$before" &&
+				test "$now" != "$(git -C src rev-parse main)"
+			then
+				echo >&4 "after the kill the remote main is $now" &&
+				return 1
+			fi
+		fi &&
+		git -C src lepton fsck --remote origin &&
+		assert_store_usable &&
+		git -C src push origin main &&
+		assert_remote_ref "$URL" refs/heads/main "$(git -C src rev-parse main)" &&
+		assert_store_usable &&
+		test_cmp_bin "$DATA/big$round" check/big.bin
+	'
+done
+
+test_expect_success PGREP 'the kills above did land (at least the one at start)' '
+	cat kills.log >&3 &&
+	test_line_count -ge 1 kills.log
+'
+
+test_expect_success 'a store moved away in the middle of a push: a clear error, no crash' '
+	new_big_version 10 &&
+	before=$(ls_remote "$URL" refs/heads/main | cut -f1) &&
+	store_files_before=$(store_files) &&
+	start_push &&
+	tries=0 &&
+	while ! store_busy && kill -0 $git_pid 2>/dev/null && test $tries -lt 2000
+	do
+		tries=$(($tries + 1)) &&
+		sleep 0.005 || return 1
+	done &&
+	mv "$STORE" "$STORE.gone" &&
+	test_when_finished "restore_store" &&
+	{
+		wait $git_pid
+		code=$?
+	} &&
+	echo >&3 "git push exited with $code" &&
+	cat push.out >&3 &&
+	restore_store &&
+	git -C src lepton fsck --remote origin &&
+	if test $code != 0
+	then
+		assert_remote_ref "$URL" refs/heads/main "$before" &&
+		test_grep -e "^error:" -e "^fatal:" push.out &&
+		test_grep ! -i -e "segmentation" -e "core dumped" -e "abort" push.out
+	fi &&
+	git -C src push origin main &&
+	assert_store_usable &&
+	test_cmp_bin "$DATA/big10" check/big.bin
+'
+
+test_expect_success 'a push whose store vanished leaves no half store behind' '
+	if test -e store.recreated
+	then
+		find store.recreated >&3 &&
+		assert_store_marker store.recreated
+	fi
+'
+
+test_expect_success 'a store whose packs directory is not a directory: a clear error, refs unchanged' '
+	new_big_version 11 &&
+	before=$(ls_remote "$URL" refs/heads/main | cut -f1) &&
+	mv "$STORE/packs" packs.saved &&
+	test_when_finished "rm -f \"\$STORE/packs\" && mv packs.saved \"\$STORE/packs\"" &&
+	echo "not a directory" >"$STORE/packs" &&
+	test_must_fail git -C src push origin main 2>err &&
+	cat err >&3 &&
+	test_grep -e "^error:" -e "^fatal:" err &&
+	test_grep "packs" err &&
+	assert_remote_ref "$URL" refs/heads/main "$before"
+'
+
+test_expect_success 'once the packs directory is back, the push completes' '
+	git -C src push origin main &&
+	assert_store_usable &&
+	test_cmp_bin "$DATA/big11" check/big.bin
+'
+
+test_expect_success !ROOT 'a store that cannot be written: a clear error, refs unchanged' '
+	echo more >src/more.txt &&
+	git -C src add more.txt &&
+	git -C src commit -q -m more &&
+	before=$(ls_remote "$URL" refs/heads/main | cut -f1) &&
+	chmod -R a-w "$STORE" &&
+	test_must_fail git -C src push origin main 2>err &&
+	chmod -R u+w "$STORE" &&
+	test_grep -i -e "permission" -e "not writable" -e "read-only" err &&
+	assert_remote_ref "$URL" refs/heads/main "$before" &&
+	git -C src push origin main
+'
+
+test_expect_success 'a stale lock file in the store: the error names it' '
+	echo small >src/small.txt &&
+	git -C src add small.txt &&
+	test_tick &&
+	git -C src commit -q -m small &&
+	before=$(ls_remote "$URL" refs/heads/main | cut -f1) &&
+	test_path_is_dir "$(dirname "$REFS_LOCK")" &&
+	echo stale >"$REFS_LOCK" &&
+	test_must_fail git -C src push origin main 2>err &&
+	cat err >&3 &&
+	test_grep "refs.lock" err &&
+	assert_remote_ref "$URL" refs/heads/main "$before" &&
+	test_path_is_file "$REFS_LOCK" &&
+	rm "$REFS_LOCK" &&
+	git -C src push origin main &&
+	assert_remote_ref "$URL" refs/heads/main "$(git -C src rev-parse main)"
+'
+
+test_expect_success 'a fetch beside a stale lock still works' '
+	echo stale >"$REFS_LOCK" &&
+	test_when_finished "rm -f \"\$REFS_LOCK\"" &&
+	rm -rf check &&
+	git clone -q "$URL" check &&
+	test "$(git -C check rev-parse HEAD)" = "$(git -C src rev-parse main)"
+'
+
+test_done
