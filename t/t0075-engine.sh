@@ -151,6 +151,22 @@ test_expect_success 'stats: the text table and the totals' '
 	test_grep "no-such-rev" err
 '
 
+test_expect_success 'stats: content not in the local store, and no store at all' '
+	git init -q empty &&
+	git -C empty lepton stats >out &&
+	test_grep "^total: 0 versions, 0 B raw" out &&
+	test_path_is_missing empty/.git/lepton &&
+	recipe=$(lepton_recipe_path $(git show $(cat versions/v2.commit):model.safetensors |
+		sed -n "s/^oid sha256://p")) &&
+	mv "$recipe" recipe.saved &&
+	test_when_finished "mv recipe.saved \"$recipe\"" &&
+	git lepton stats >out &&
+	test_grep "^  v2 .* not in the local store$" out &&
+	git lepton stats --json >json &&
+	test "$(stats_field 2 local <json)" = false &&
+	test "$(stats_field 2 added <json)" = 0
+'
+
 test_expect_success 'fsck of the local store is clean' '
 	git lepton fsck
 '
