@@ -75,7 +75,7 @@ int filter_clean(struct lepton_store *s, const char *path, filter_read_fn rd, vo
 {
 	struct buf head = BUF_INIT;
 	struct store_writer *w = NULL;
-	struct lepton_pointer p;
+	struct lepton_pointer p, prev;
 	int ended, err, canonical;
 
 	if ((err = read_head(&head, rd, rctx, &ended)))
@@ -100,6 +100,10 @@ int filter_clean(struct lepton_store *s, const char *path, filter_read_fn rd, vo
 
 	if ((err = store_writer_new(&w, s)))
 		goto done;
+	/* the path's previous version gives delta bases; without one (or if it
+	 * cannot be read) the file is stored whole */
+	if (store_previous(s, path, &prev) > 0 && store_writer_set_previous(w, &prev))
+		lepton_error_clear();
 	if ((err = store_writer_write(w, head.data, head.len)) ||
 	    (!ended && (err = pump(rd, rctx, write_to_store, w))))
 		goto done;

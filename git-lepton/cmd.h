@@ -71,6 +71,7 @@ int cmd_gc(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_prune(int argc, const char **argv, struct lepton_repo *repo);
 int hook_pre_push(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_inspect(int argc, const char **argv, struct lepton_repo *repo);
+int cmd_stats(int argc, const char **argv, struct lepton_repo *repo);
 /* the version commands: cmd-log.c, cmd-diff.c, cmd-export.c */
 int cmd_log(int argc, const char **argv, struct lepton_repo *repo);
 int cmd_diff(int argc, const char **argv, struct lepton_repo *repo);

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,16 +139,26 @@ int pack_find(const struct pack *p, const struct lepton_oid *oid, uint64_t *offs
 	return 0;
 }
 
+/* A store reader's workers read frames of one pack at once: the pack's
+ * file is opened once, under this lock. */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int pack_read_frame(struct pack *p, uint64_t offset, uint64_t len, struct buf *out)
 {
 	ssize_t n;
-	int err;
+	int err, fd, open_errno = 0;
 
+	pthread_mutex_lock(&open_lock);
 	if (p->fd < 0) {
 		p->fd = open(p->path, O_RDONLY | O_CLOEXEC);
-		if (p->fd < 0)
-			return lepton_error_errno(errno == ENOENT ? LEPTON_ENOTFOUND : LEPTON_EIO,
-						  "cannot open pack '%s'", p->path);
+		open_errno = errno;
+	}
+	fd = p->fd;
+	pthread_mutex_unlock(&open_lock);
+	if (fd < 0) {
+		errno = open_errno;
+		return lepton_error_errno(errno == ENOENT ? LEPTON_ENOTFOUND : LEPTON_EIO,
+					  "cannot open pack '%s'", p->path);
 	}
 	if (len > (1ull << 40))
 		return lepton_error_set(LEPTON_ECORRUPT, "pack '%s': frame length out of range",
@@ -156,7 +167,7 @@ int pack_read_frame(struct pack *p, uint64_t offset, uint64_t len, struct buf *o
 	if ((err = buf_grow(out, (size_t)len)))
 		return err;
 	for (size_t done = 0; done < len;) {
-		n = pread(p->fd, out->data + done, (size_t)len - done, (off_t)(offset + done));
+		n = pread(fd, out->data + done, (size_t)len - done, (off_t)(offset + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

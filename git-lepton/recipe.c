@@ -21,6 +21,32 @@ void recipe_release(struct recipe *r)
 	free(r->chunks);
 	r->chunks = NULL;
 	r->nr = r->alloc = 0;
+	for (size_t i = 0; i < r->nr_sections; i++)
+		free(r->sections[i].data);
+	free(r->sections);
+	r->sections = NULL;
+	r->nr_sections = 0;
+}
+
+void recipe_add_section(struct recipe *r, uint32_t type, const void *data, size_t len)
+{
+	struct recipe_section *sec;
+
+	r->sections = xrealloc(r->sections, (r->nr_sections + 1) * sizeof(*r->sections));
+	sec = &r->sections[r->nr_sections++];
+	sec->type = type;
+	sec->len = len;
+	sec->data = xmalloc(len ? len : 1);
+	if (len)
+		memcpy(sec->data, data, len);
+}
+
+const struct recipe_section *recipe_find_section(const struct recipe *r, uint32_t type)
+{
+	for (size_t i = 0; i < r->nr_sections; i++)
+		if (r->sections[i].type == type)
+			return &r->sections[i];
+	return NULL;
 }
 
 void recipe_encode(struct buf *out, const struct recipe *r)
@@ -40,7 +66,13 @@ void recipe_encode(struct buf *out, const struct recipe *r)
 		put_le64(entry + OID_RAWSZ, r->chunks[i].len);
 		buf_add(out, entry, sizeof(entry));
 	}
-	/* no extension sections yet: the terminating section, type 0 length 0 */
+	for (size_t i = 0; i < r->nr_sections; i++) {
+		put_le32(tail, r->sections[i].type);
+		put_le32(tail + 4, (uint32_t)r->sections[i].len);
+		buf_add(out, tail, 8);
+		buf_add(out, r->sections[i].data, r->sections[i].len);
+	}
+	/* the terminating section, type 0 length 0 */
 	memset(tail, 0, sizeof(tail));
 	buf_add(out, tail, 8);
 	put_le64(tail, xxh3_64(out->data + start, out->len - start));
@@ -91,8 +123,9 @@ int recipe_parse(struct recipe *r, const unsigned char *data, size_t len)
 		pos += 8;
 		if (!type)
 			break;
-		if (slen > len - 8 - pos)
+		if (slen > len - 8 - pos || slen > RECIPE_MAX_SECTION)
 			goto bad_sections;
+		recipe_add_section(r, type, data + pos, slen);
 		pos += slen;
 	}
 	if (pos != len - 8)

@@ -26,11 +26,24 @@ struct recipe_chunk {
 	uint64_t len;
 };
 
+/* Extension section types (docs/FORMAT.md). */
+#define RECIPE_SECTION_TENSOR_MAP 1 /* tensormap.h */
+/* The most a section may hold: bounds what a damaged recipe allocates. */
+#define RECIPE_MAX_SECTION (1u << 30)
+
+struct recipe_section {
+	uint32_t type;
+	size_t len;
+	unsigned char *data; /* owned */
+};
+
 struct recipe {
 	struct lepton_oid file;
 	uint64_t size;
 	size_t nr, alloc;
 	struct recipe_chunk *chunks;
+	size_t nr_sections; /* extension sections, in file order */
+	struct recipe_section *sections;
 };
 
 #define RECIPE_INIT     \
@@ -40,6 +53,12 @@ struct recipe {
 
 void recipe_add(struct recipe *r, const struct lepton_oid *chunk, uint64_t len);
 void recipe_release(struct recipe *r);
+
+/* Append an extension section (type > 0; data copied).  recipe_encode()
+ * writes sections in the order they were added. */
+void recipe_add_section(struct recipe *r, uint32_t type, const void *data, size_t len);
+/* The first section of a type, or NULL. */
+const struct recipe_section *recipe_find_section(const struct recipe *r, uint32_t type);
 
 /* Append the encoded recipe (with its trailer) to out. */
 void recipe_encode(struct buf *out, const struct recipe *r);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "pointer.h"
 #include "remote.h"
 #include "repo.h"
 #include "banned.h"
@@ -84,6 +85,7 @@ int repo_open(struct lepton_repo *out)
 
 void repo_release(struct lepton_repo *r)
 {
+	git_tree_free(r->head_tree);
 	git_config_free(r->config);
 	if (r->git)
 		git_repository_free(r->git);
@@ -116,6 +118,45 @@ int repo_config_bool(struct lepton_repo *r, const char *key, int def)
 	return cfg && git_config_get_bool(&v, cfg, key) == 0 ? v : def;
 }
 
+int repo_previous_version(struct lepton_repo *r, struct lepton_store *s, const char *path,
+			  struct lepton_pointer *out)
+{
+	git_object *head = NULL;
+	git_tree_entry *entry = NULL;
+	git_blob *blob = NULL;
+	int canonical, found = 0;
+
+	if (!r->head_read) {
+		r->head_read = 1;
+		if (git_revparse_single(&head, r->git, "HEAD^{tree}") == 0)
+			r->head_tree = (git_tree *)head;
+	}
+	if (!r->head_tree || !path || !*path)
+		goto done;
+	if (git_tree_entry_bypath(&entry, r->head_tree, path) < 0 ||
+	    git_tree_entry_type(entry) != GIT_OBJECT_BLOB ||
+	    git_blob_lookup(&blob, r->git, git_tree_entry_id(entry)) < 0)
+		goto done;
+	if (git_blob_rawsize(blob) >= POINTER_MAX_SIZE ||
+	    pointer_parse(out, &canonical, git_blob_rawcontent(blob),
+			  (size_t)git_blob_rawsize(blob)))
+		goto done;
+	found = store_has_file(s, &out->oid) > 0;
+done:
+	lepton_error_clear();
+	git_error_clear();
+	git_blob_free(blob);
+	git_tree_entry_free(entry);
+	return found;
+}
+
+static int previous_version(void *data, const char *path, struct lepton_pointer *out)
+{
+	struct lepton_repo *r = data;
+	/* the store this hook was installed on is the one asking */
+	return repo_previous_version(r, r->previous_store, path, out);
+}
+
 int repo_open_store(struct lepton_repo *r, struct lepton_store **out)
 {
 	struct buf lfs = BUF_INIT;
@@ -123,7 +164,10 @@ int repo_open_store(struct lepton_repo *r, struct lepton_store **out)
 	if (err)
 		return err;
 	store_set_options(*out, repo_config_bool(r, "lepton.fsync", 0),
-			  repo_config_int(r, "lepton.compressionlevel", 0));
+			  repo_config_int(r, "lepton.compressionlevel", STORE_DEFAULT_LEVEL));
+	store_set_deltas(*out, repo_config_bool(r, "lepton.deltas", 1));
+	r->previous_store = *out;
+	store_set_previous(*out, previous_version, r);
 	/* a repository that used git-lfs keeps that content: it is imported
 	 * the first time a checkout needs it */
 	buf_addf(&lfs, "%slfs/objects", r->commondir);

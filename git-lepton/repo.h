@@ -20,6 +20,9 @@ struct lepton_repo {
 	char *store_path;                     /* <commondir>lepton */
 	git_config *config;                   /* snapshot, read on first use */
 	struct remote_fetch_hook *fetch_hook; /* of the store repo_open_store() gave */
+	git_tree *head_tree;                  /* HEAD's tree, read on first use (NULL: none) */
+	int head_read;
+	struct lepton_store *previous_store; /* the store the previous-version hook serves */
 };
 
 /* LEPTON_ENOTFOUND with git's message when there is no repository. */
@@ -29,6 +32,15 @@ void repo_release(struct lepton_repo *r);
 /* Open (creating on first use) the local store, with the repository's
  * lepton.* options applied. */
 int repo_open_store(struct lepton_repo *r, struct lepton_store **out);
+
+/*
+ * The previous version of the file at path (relative to the work tree):
+ * the path's blob in HEAD when it is a pointer whose content is in store s.
+ * 1 and *out set, or 0 (unborn branch, no such path, not a pointer, content
+ * not local).  repo_open_store() makes the store's writers use it.
+ */
+int repo_previous_version(struct lepton_repo *r, struct lepton_store *s, const char *path,
+			  struct lepton_pointer *out);
 
 /* The repository's configuration (with global and system), read once;
  * owned by r.  NULL if it cannot be read. */

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chunker.h"
 #include "codec.h"
 #include "error.h"
 #include "frame.h"
@@ -16,18 +17,29 @@
 #include "pack.h"
 #include "recipe.h"
 #include "store.h"
+#include "tensormap.h"
 #include "banned.h"
 
 #define STORE_MARKER      "lepton-store"
 #define STORE_MARKER_TEXT "lepton store 1\n"
-#define PIPELINE_BUFFERS  3 /* chunk buffers in flight between the two threads */
+#define READER_WORKERS    2 /* the reader's threads that read and decode chunks */
+#define PIPELINE_BUFFERS  (READER_WORKERS + 2) /* the reader's chunk buffers in flight */
+#define WRITER_WORKERS    2 /* the writer's threads that hash and encode chunks */
+#define WRITER_BUFFERS    (WRITER_WORKERS + 1) /* one per worker, one being filled */
+#define QUEUE_SLOTS       (WRITER_BUFFERS + 1)
+/* The most of a stream's start the writer holds to read a model header;
+ * a larger header makes the file opaque (FastCDC). */
+#define WRITER_MAX_HEADER (32u << 20)
 
 struct lepton_store {
 	char *root, *packdir, *tmpdir, *recipedir;
 	struct pack **packs; /* pointers: readers keep them across reloads */
 	size_t nr_packs, alloc_packs;
 	int do_fsync;
-	int level;            /* zstd level for new frames; 0 stores raw */
+	int level;                  /* zstd level for new frames; 0 stores raw */
+	int deltas;                 /* new frames may be XOR deltas against a previous version */
+	store_previous_fn previous; /* finds a path's previous version, or NULL */
+	void *previous_data;
 	char *lfs_objects;    /* NULL, or a Git LFS object directory to import from */
 	int pruned_tmp;       /* stale temporary files were removed by this handle */
 	store_fetch_fn fetch; /* brings missing content from elsewhere, or NULL */
@@ -136,6 +148,7 @@ int store_open(struct lepton_store **out, const char *root, int create)
 	s->packdir = join(root, "packs");
 	s->tmpdir = join(root, "tmp");
 	s->recipedir = join(root, "recipes");
+	s->deltas = 1;
 	if ((err = store_reload(s))) {
 		store_free(s);
 		return err;
@@ -170,6 +183,24 @@ void store_set_options(struct lepton_store *s, int do_fsync, int level)
 {
 	s->do_fsync = do_fsync;
 	s->level = level;
+}
+
+void store_set_deltas(struct lepton_store *s, int on)
+{
+	s->deltas = on;
+}
+
+void store_set_previous(struct lepton_store *s, store_previous_fn fn, void *data)
+{
+	s->previous = fn;
+	s->previous_data = data;
+}
+
+int store_previous(struct lepton_store *s, const char *path, struct lepton_pointer *out)
+{
+	if (!s->previous || !path || !s->deltas || s->level <= 0)
+		return 0;
+	return s->previous(s->previous_data, path, out);
 }
 
 void store_set_lfs_objects(struct lepton_store *s, const char *dir)
@@ -458,29 +489,32 @@ static int decode_chunk(struct lepton_store *s, int may_reload, struct chunk_dec
 		struct chunk_place *pl = &places[k];
 		if ((err = pack_read_frame(pl->pack, pl->offset, pl->len, &d->frame)))
 			return lepton_error_wrap(err, "base chunk '%s'", oid_to_hex(hex, &ids[k]));
-		buf_reset(&d->next);
-		err = codec_decode_scratch(&d->next, &d->scratch, (unsigned char *)d->frame.data,
+		/* the full frame decodes straight into cur: a chain of one base
+		 * needs no second buffer */
+		struct buf *into = k == n - 1 ? &d->cur : &d->next;
+		buf_reset(into);
+		err = codec_decode_scratch(into, &d->scratch, (unsigned char *)d->frame.data,
 					   d->frame.len, &ids[k], k == n - 1 ? NULL : d->cur.data,
 					   k == n - 1 ? 0 : d->cur.len);
 		if (err)
 			return lepton_error_wrap(err, "base chunk '%s'", oid_to_hex(hex, &ids[k]));
-		swap_bufs(&d->cur, &d->next);
+		if (into == &d->next)
+			swap_bufs(&d->cur, &d->next);
 	}
 	return codec_decode_scratch(out, &d->scratch, frame, len, chunk, d->cur.data, d->cur.len);
 }
 
-int store_read_chunk(struct lepton_store *s, const struct lepton_oid *chunk, struct buf *out,
-		     unsigned *depth)
+/* store_read_chunk() with the caller's decoder and frame buffer, kept
+ * from call to call (the writer's workers). */
+static int read_chunk_with(struct lepton_store *s, struct chunk_decoder *d, struct buf *frame,
+			   const struct lepton_oid *chunk, struct buf *out, unsigned *depth)
 {
-	struct chunk_decoder d;
-	struct buf frame = BUF_INIT;
 	struct pack *pack;
 	uint64_t off, len;
 	struct lepton_oid got;
 	char hex[OID_HEXSZ + 1];
 	int err;
 
-	chunk_decoder_init(&d);
 	buf_reset(out);
 	oid_to_hex(hex, chunk);
 	if (!find_chunk(s, chunk, &pack, &off, &len)) {
@@ -491,10 +525,10 @@ int store_read_chunk(struct lepton_store *s, const struct lepton_oid *chunk, str
 			goto done;
 		}
 	}
-	if ((err = pack_read_frame(pack, off, len, &frame)))
+	if ((err = pack_read_frame(pack, off, len, frame)))
 		goto wrap;
-	if ((err =
-		 decode_chunk(s, 1, &d, chunk, (unsigned char *)frame.data, frame.len, out, depth)))
+	if ((err = decode_chunk(s, 1, d, chunk, (unsigned char *)frame->data, frame->len, out,
+				depth)))
 		goto wrap;
 	sha256_buffer(&got, out->data, out->len);
 	if (oid_cmp(&got, chunk))
@@ -506,6 +540,18 @@ wrap:
 done:
 	if (err)
 		buf_reset(out);
+	return err;
+}
+
+int store_read_chunk(struct lepton_store *s, const struct lepton_oid *chunk, struct buf *out,
+		     unsigned *depth)
+{
+	struct chunk_decoder d;
+	struct buf frame = BUF_INIT;
+	int err;
+
+	chunk_decoder_init(&d);
+	err = read_chunk_with(s, &d, &frame, chunk, out, depth);
 	buf_release(&frame);
 	chunk_decoder_release(&d);
 	return err;
@@ -518,12 +564,17 @@ struct chunk_buf {
 	struct buf frame; /* the reader's: the frame as read, kept for reuse */
 	const unsigned char *bytes; /* the chunk's bytes inside data or frame */
 	size_t len;
+	/* the writer's: the chunk's place in the file and what the codec is told */
+	uint64_t seq;
+	unsigned width;
+	int has_base;
+	struct lepton_oid base;
 };
 
 struct queue {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct chunk_buf *items[PIPELINE_BUFFERS + 1];
+	struct chunk_buf *items[QUEUE_SLOTS];
 	size_t head, nr;
 	int closed;
 };
@@ -545,7 +596,7 @@ static void queue_destroy(struct queue *q)
 static void queue_push(struct queue *q, struct chunk_buf *c)
 {
 	pthread_mutex_lock(&q->lock);
-	q->items[(q->head + q->nr) % (PIPELINE_BUFFERS + 1)] = c;
+	q->items[(q->head + q->nr) % QUEUE_SLOTS] = c;
 	q->nr++;
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->lock);
@@ -560,7 +611,7 @@ static struct chunk_buf *queue_pop(struct queue *q)
 		pthread_cond_wait(&q->cond, &q->lock);
 	if (q->nr) {
 		c = q->items[q->head];
-		q->head = (q->head + 1) % (PIPELINE_BUFFERS + 1);
+		q->head = (q->head + 1) % QUEUE_SLOTS;
 		q->nr--;
 	}
 	pthread_mutex_unlock(&q->lock);
@@ -577,81 +628,157 @@ static void queue_close(struct queue *q)
 
 /* ---- writing ------------------------------------------------------------ */
 
+/*
+ * The caller's thread hashes the file, reads the header and cuts chunks
+ * (chunker.h); WRITER_WORKERS threads take the chunks in any order, hash
+ * them, decide whether they are new, encode them (codec.h, with a delta
+ * base from the previous version when there is one) and then take turns,
+ * in the order of the file, to add them to the recipe and the pack.
+ */
+
+struct writer_worker {
+	struct store_writer *w;
+	pthread_t thread;
+	int started;
+	/* kept from chunk to chunk: the frame (a base's as read, then the
+	 * chunk's as encoded), a base's decoded bytes, and the decoder, whose
+	 * scratch the encoder uses too */
+	struct buf frame, base;
+	struct chunk_decoder dec;
+};
+
 struct store_writer {
 	struct lepton_store *store;
 	struct sha256_ctx file_hash;
 	uint64_t size;
-	struct chunk_buf bufs[PIPELINE_BUFFERS];
+
+	/* the caller's thread: header, cutting, tensor map */
+	int cutting;     /* the chunker is set up */
+	uint64_t need;   /* head bytes the header needs before parsing again */
+	struct buf head; /* the start of the stream while the header is read */
+	struct model_info info;
+	int parsed; /* info holds the parsed header */
+	struct chunker chunker;
+	struct tensor_map map;
+	uint64_t next_seq;
+	struct chunk_buf bufs[WRITER_BUFFERS];
 	struct chunk_buf *current;
 	struct queue full, empty;
-	pthread_t worker;
-	int worker_started;
+	struct writer_worker workers[WRITER_WORKERS];
 
-	/* owned by the worker until it is joined */
+	/* the previous version (read by the caller's thread only) */
+	struct tensor_map prev_map;
+	struct lepton_oid *prev_chunks;
+	uint32_t *prev_slots; /* open addressing: entry index + 1, 0 empty */
+	size_t prev_mask;
+
+	/* store access from the workers (has_chunk, read_chunk may reload) */
+	pthread_mutex_t store_lock;
+	/* everything below, and the order of commits */
+	pthread_mutex_t lock;
+	pthread_cond_t turn;
+	uint64_t next_commit;
 	struct recipe recipe;
 	struct pack_writer pack;
 	int pack_open;
 	struct oidset written;
-	struct buf frame;
 	struct store_write_stats stats;
 	int error;
 	char message[1024];
 };
 
-static int store_chunk(struct store_writer *w, struct chunk_buf *c)
+static void writer_fail(struct store_writer *w, int err)
 {
-	struct lepton_oid oid;
-	int err;
-
-	sha256_buffer(&oid, c->data.data, c->data.len);
-	recipe_add(&w->recipe, &oid, c->data.len);
-	w->stats.chunks++;
-	w->stats.bytes += c->data.len;
-	if (store_has_chunk(w->store, &oid) || !oidset_insert(&w->written, &oid))
-		return 0;
-	if (!w->pack_open) {
-		if ((err = pack_writer_open(&w->pack, w->store->tmpdir)))
-			return err;
-		w->pack_open = 1;
+	pthread_mutex_lock(&w->lock);
+	if (!w->error) {
+		snprintf(w->message, sizeof(w->message), "%s", lepton_error_last());
+		w->error = err;
 	}
-	buf_reset(&w->frame);
-	if ((err = frame_encode(&w->frame, &oid, c->data.data, c->data.len, w->store->level)))
-		return err;
-	if ((err = pack_writer_add(&w->pack, &oid, w->frame.data, w->frame.len)))
-		return err;
-	w->stats.new_chunks++;
-	w->stats.new_bytes += c->data.len;
-	return 0;
+	pthread_mutex_unlock(&w->lock);
 }
 
-/* The worker's first error, read and written under the lock of the queue of
- * empty buffers, which both threads take anyway. */
 static int writer_error(struct store_writer *w)
 {
 	int err;
-	pthread_mutex_lock(&w->empty.lock);
+	pthread_mutex_lock(&w->lock);
 	err = w->error;
-	pthread_mutex_unlock(&w->empty.lock);
+	pthread_mutex_unlock(&w->lock);
 	return err;
+}
+
+static void store_chunk(struct writer_worker *wk, struct chunk_buf *c)
+{
+	struct store_writer *w = wk->w;
+	struct lepton_store *s = w->store;
+	struct lepton_oid oid;
+	struct codec_base base;
+	struct codec_hint hint = { .level = s->level, .width = c->width, .base = NULL };
+	enum codec_kind kind = CODEC_RAW;
+	int err = 0, skip;
+
+	sha256_buffer(&oid, c->data.data, c->data.len);
+	pthread_mutex_lock(&w->store_lock);
+	skip = store_has_chunk(s, &oid);
+	pthread_mutex_unlock(&w->store_lock);
+	pthread_mutex_lock(&w->lock);
+	skip = skip || w->error || !oidset_insert(&w->written, &oid);
+	pthread_mutex_unlock(&w->lock);
+
+	if (!skip && c->has_base) {
+		pthread_mutex_lock(&w->store_lock);
+		err = read_chunk_with(s, &wk->dec, &wk->frame, &c->base, &wk->base, &base.depth);
+		pthread_mutex_unlock(&w->store_lock);
+		if (!err && wk->base.len == c->data.len) {
+			base.id = c->base;
+			base.data = wk->base.data;
+			base.len = wk->base.len;
+			hint.base = &base;
+		}
+		err = 0; /* a base that cannot be read only costs the delta */
+	}
+	buf_reset(&wk->frame);
+	if (!skip)
+		err = codec_encode_scratch(&wk->frame, &wk->dec.scratch, &kind, &oid, c->data.data,
+					   c->data.len, &hint);
+	if (err)
+		writer_fail(w, err);
+
+	/* commit in the order of the file */
+	pthread_mutex_lock(&w->lock);
+	while (w->next_commit != c->seq)
+		pthread_cond_wait(&w->turn, &w->lock);
+	recipe_add(&w->recipe, &oid, c->data.len);
+	w->stats.chunks++;
+	w->stats.bytes += c->data.len;
+	if (!skip && !w->error) {
+		if (!w->pack_open && !(err = pack_writer_open(&w->pack, s->tmpdir)))
+			w->pack_open = 1;
+		if (!err)
+			err = pack_writer_add(&w->pack, &oid, wk->frame.data, wk->frame.len);
+		if (err) {
+			snprintf(w->message, sizeof(w->message), "%s", lepton_error_last());
+			w->error = err;
+		} else {
+			w->stats.new_chunks++;
+			w->stats.new_bytes += c->data.len;
+			w->stats.stored_bytes += wk->frame.len;
+			if (kind == CODEC_DELTA)
+				w->stats.delta_chunks++;
+		}
+	}
+	w->next_commit++;
+	pthread_cond_broadcast(&w->turn);
+	pthread_mutex_unlock(&w->lock);
 }
 
 static void *writer_main(void *arg)
 {
-	struct store_writer *w = arg;
+	struct writer_worker *wk = arg;
+	struct store_writer *w = wk->w;
 	struct chunk_buf *c;
-	int failed = 0;
 
 	while ((c = queue_pop(&w->full))) {
-		if (!failed) {
-			int err = store_chunk(w, c);
-			if (err) {
-				pthread_mutex_lock(&w->empty.lock);
-				snprintf(w->message, sizeof(w->message), "%s", lepton_error_last());
-				w->error = err;
-				pthread_mutex_unlock(&w->empty.lock);
-				failed = 1;
-			}
-		}
+		store_chunk(wk, c);
 		buf_reset(&c->data);
 		queue_push(&w->empty, c);
 	}
@@ -686,6 +813,8 @@ static void prune_stale_tmp(struct lepton_store *s)
 int store_writer_new(struct store_writer **out, struct lepton_store *s)
 {
 	struct store_writer *w = xcalloc(1, sizeof(*w));
+	pthread_attr_t attr;
+	int err = 0;
 
 	if (!s->pruned_tmp) {
 		s->pruned_tmp = 1;
@@ -694,81 +823,276 @@ int store_writer_new(struct store_writer **out, struct lepton_store *s)
 	w->store = s;
 	w->pack.fd = -1;
 	sha256_init(&w->file_hash);
+	buf_init(&w->head, 0);
+	model_info_init(&w->info);
+	tensor_map_init(&w->map);
+	tensor_map_init(&w->prev_map);
+	pthread_mutex_init(&w->store_lock, NULL);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->turn, NULL);
 	queue_init(&w->full);
 	queue_init(&w->empty);
-	for (size_t i = 0; i < PIPELINE_BUFFERS; i++) {
+	for (size_t i = 0; i < WRITER_BUFFERS; i++) {
 		buf_init(&w->bufs[i].data, 0);
 		queue_push(&w->empty, &w->bufs[i]);
 	}
-	if (pthread_create(&w->worker, NULL, writer_main, w)) {
-		store_writer_abort(w);
-		*out = NULL;
-		return lepton_error_set(LEPTON_ERR, "cannot start a thread");
+	/* the workers need little stack: keep the address space small for
+	 * filters run under a memory limit */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 1u << 20);
+	for (size_t i = 0; i < WRITER_WORKERS && !err; i++) {
+		struct writer_worker *wk = &w->workers[i];
+		wk->w = w;
+		buf_init(&wk->frame, 0);
+		buf_init(&wk->base, 0);
+		chunk_decoder_init(&wk->dec);
+		if (pthread_create(&wk->thread, &attr, writer_main, wk))
+			err = lepton_error_set(LEPTON_ERR, "cannot start a thread");
+		else
+			wk->started = 1;
 	}
-	w->worker_started = 1;
+	pthread_attr_destroy(&attr);
+	if (err) {
+		store_writer_abort(w);
+		w = NULL;
+	}
 	*out = w;
+	return err;
+}
+
+static uint64_t prev_hash(uint64_t key)
+{
+	return key * 0x9e3779b97f4a7c15ull;
+}
+
+int store_writer_set_previous(struct store_writer *w, const struct lepton_pointer *prev)
+{
+	struct recipe r = RECIPE_INIT;
+	const struct recipe_section *sec;
+	int err;
+
+	if (!w->store->deltas || w->store->level <= 0 || w->prev_chunks)
+		return 0;
+	if ((err = store_read_recipe(w->store, &prev->oid, &r, NULL)))
+		goto done;
+	sec = recipe_find_section(&r, RECIPE_SECTION_TENSOR_MAP);
+	if (!sec)
+		goto done; /* not a model, or written before tensor maps */
+	if ((err = tensor_map_parse(&w->prev_map, sec->data, sec->len)))
+		goto done;
+	if (w->prev_map.nr != r.nr) {
+		tensor_map_release(&w->prev_map);
+		err = lepton_error_set(LEPTON_ECORRUPT, "tensor map does not match its recipe");
+		goto done;
+	}
+	w->prev_chunks = xmalloc((r.nr ? r.nr : 1) * sizeof(*w->prev_chunks));
+	for (size_t i = 0; i < r.nr; i++)
+		w->prev_chunks[i] = r.chunks[i].oid;
+	w->prev_mask = 63;
+	while (w->prev_mask < 2 * r.nr)
+		w->prev_mask = 2 * w->prev_mask + 1;
+	w->prev_slots = xcalloc(w->prev_mask + 1, sizeof(*w->prev_slots));
+	for (size_t i = 0; i < r.nr; i++) {
+		uint64_t key = tensor_map_key(&w->prev_map.entries[i]);
+		size_t at;
+		if (!key)
+			continue;
+		for (at = prev_hash(key) & w->prev_mask; w->prev_slots[at];
+		     at = (at + 1) & w->prev_mask)
+			;
+		w->prev_slots[at] = (uint32_t)(i + 1);
+	}
+done:
+	recipe_release(&r);
+	return err;
+}
+
+/* The chunk of the previous version that holds the same part of the same
+ * tensor as e, or NULL. */
+static const struct lepton_oid *find_previous(struct store_writer *w,
+					      const struct tensor_map_entry *e)
+{
+	uint64_t key;
+
+	if (!w->prev_slots || !(key = tensor_map_key(e)))
+		return NULL;
+	for (size_t at = prev_hash(key) & w->prev_mask; w->prev_slots[at];
+	     at = (at + 1) & w->prev_mask) {
+		size_t i = w->prev_slots[at] - 1;
+		if (tensor_map_same(&w->prev_map.entries[i], e))
+			return &w->prev_chunks[i];
+	}
+	return NULL;
+}
+
+/* What the chunker's span holds, for the tensor map and the codec. */
+static void describe_span(struct store_writer *w, const struct chunk_span *span,
+			  struct tensor_map_entry *e, unsigned *width)
+{
+	const struct model_tensor *t;
+
+	memset(e, 0, sizeof(*e));
+	e->name = "";
+	e->slice = span->slice;
+	*width = 0;
+	if (span->tensor < 0 || (size_t)span->tensor >= w->info.n_tensors) {
+		e->kind =
+		    w->parsed && span->offset < w->info.header_size ? TMAP_HEADER : TMAP_BYTES;
+		return;
+	}
+	t = &w->info.tensors[span->tensor];
+	e->kind = span->n_tensors > 1 ? TMAP_GROUP : TMAP_TENSOR;
+	e->n_tensors = span->n_tensors;
+	e->name = t->name;
+	snprintf(e->dtype, sizeof(e->dtype), "%s", t->dtype);
+	e->ndim = t->ndim;
+	memcpy(e->shape, t->shape, sizeof(e->shape));
+	if (t->is_float && (t->elem_width == 2 || t->elem_width == 4 || t->elem_width == 8)) {
+		*width = t->elem_width;
+		/* a group is float data of one width only if all of it is */
+		for (size_t i = (size_t)span->tensor + 1;
+		     i < w->info.n_tensors && i < (size_t)span->tensor + span->n_tensors; i++)
+			if (strcmp(w->info.tensors[i].dtype, t->dtype))
+				*width = 0;
+	}
+}
+
+static int end_chunk(struct store_writer *w, const struct chunk_span *span)
+{
+	struct tensor_map_entry e;
+	const struct lepton_oid *base;
+	struct chunk_buf *c = w->current;
+
+	if (!c || c->data.len != span->len)
+		return lepton_error_set(LEPTON_ERR, "chunk cut at %llu does not match its bytes",
+					(unsigned long long)span->offset);
+	describe_span(w, span, &e, &c->width);
+	if (w->parsed)
+		tensor_map_add(&w->map, &e);
+	base = find_previous(w, &e);
+	c->has_base = base != NULL;
+	if (base)
+		c->base = *base;
+	c->seq = w->next_seq++;
+	w->current = NULL;
+	queue_push(&w->full, c);
 	return 0;
 }
 
-static void send_current(struct store_writer *w)
+/* Cut data[0..len) (at_eof: the stream ends after it) into chunks for the
+ * workers. */
+static int feed(struct store_writer *w, const unsigned char *data, size_t len, int at_eof)
 {
-	if (w->current && w->current->data.len) {
-		queue_push(&w->full, w->current);
-		w->current = NULL;
+	int err;
+
+	while (len || at_eof) {
+		struct chunk_span span;
+		size_t n = chunker_next_cut(&w->chunker, data, len, at_eof, &span);
+		if (n) {
+			if (!w->current) {
+				w->current = queue_pop(&w->empty);
+				if ((err = writer_error(w)))
+					return lepton_error_set(err, "%s", w->message);
+				buf_grow(&w->current->data, CHUNK_MAX);
+			}
+			buf_add(&w->current->data, data, n);
+		}
+		if (span.len) {
+			if ((err = end_chunk(w, &span)))
+				return err;
+		} else if (at_eof && !n) {
+			break;
+		}
+		data += n;
+		len -= n;
 	}
+	return 0;
+}
+
+/* With the head of the stream read so far, decide how to cut it: once the
+ * header is whole (or cannot be: not a model, invalid, too large, or the
+ * stream ended), set the chunker up and cut what was buffered. */
+static int start_cutting(struct store_writer *w, int at_eof)
+{
+	enum model_format format;
+	uint64_t need = 0;
+	int err = model_header_need(&need, &format, w->head.data, w->head.len);
+
+	if (!err && need > w->head.len && need <= WRITER_MAX_HEADER && !at_eof) {
+		w->need = need;
+		return 0; /* read more */
+	}
+	if (!err && format != MODEL_OPAQUE && need <= w->head.len &&
+	    !model_parse(&w->info, w->head.data, w->head.len, UINT64_MAX) &&
+	    w->info.format != MODEL_OPAQUE)
+		w->parsed = 1;
+	if (!w->parsed)
+		model_info_release(&w->info);
+	lepton_error_clear(); /* a file that is no valid model is stored as bytes */
+	if ((err = chunker_init(&w->chunker, w->parsed ? &w->info : NULL)))
+		return err;
+	w->cutting = 1;
+	err = feed(w, (unsigned char *)w->head.data, w->head.len, 0);
+	buf_release(&w->head);
+	return err;
 }
 
 int store_writer_write(struct store_writer *w, const void *data, size_t len)
 {
-	const char *p = data;
 	int err;
 
 	if ((err = writer_error(w)))
 		return lepton_error_set(err, "%s", w->message);
 	sha256_update(&w->file_hash, data, len);
 	w->size += len;
-	while (len) {
-		size_t room, n;
-		if (!w->current) {
-			w->current = queue_pop(&w->empty);
-			if ((err = writer_error(w)))
-				return lepton_error_set(err, "%s", w->message);
-			buf_grow(&w->current->data, STORE_CHUNK_SIZE);
-		}
-		room = STORE_CHUNK_SIZE - w->current->data.len;
-		n = len < room ? len : room;
-		buf_add(&w->current->data, p, n);
-		p += n;
-		len -= n;
-		if (w->current->data.len == STORE_CHUNK_SIZE)
-			send_current(w);
-	}
-	return 0;
+	if (w->cutting)
+		return feed(w, data, len, 0);
+	buf_add(&w->head, data, len);
+	if (w->head.len < w->need)
+		return 0;
+	return start_cutting(w, 0);
 }
 
-static void join_worker(struct store_writer *w)
+static void join_workers(struct store_writer *w)
 {
-	if (w->worker_started) {
-		queue_close(&w->full);
-		pthread_join(w->worker, NULL);
-		w->worker_started = 0;
+	queue_close(&w->full);
+	for (size_t i = 0; i < WRITER_WORKERS; i++) {
+		if (w->workers[i].started) {
+			pthread_join(w->workers[i].thread, NULL);
+			w->workers[i].started = 0;
+		}
 	}
 }
 
 static void writer_free(struct store_writer *w)
 {
-	join_worker(w);
+	join_workers(w);
 	if (w->file_hash.md)
 		sha256_release(&w->file_hash);
 	if (w->pack_open)
 		pack_writer_abort(&w->pack);
-	for (size_t i = 0; i < PIPELINE_BUFFERS; i++)
+	for (size_t i = 0; i < WRITER_BUFFERS; i++)
 		buf_release(&w->bufs[i].data);
+	for (size_t i = 0; i < WRITER_WORKERS; i++) {
+		buf_release(&w->workers[i].frame);
+		buf_release(&w->workers[i].base);
+		chunk_decoder_release(&w->workers[i].dec);
+	}
+	if (w->cutting)
+		chunker_release(&w->chunker);
+	buf_release(&w->head);
+	model_info_release(&w->info);
+	tensor_map_release(&w->map);
+	tensor_map_release(&w->prev_map);
+	free(w->prev_chunks);
+	free(w->prev_slots);
 	recipe_release(&w->recipe);
 	oidset_release(&w->written);
-	buf_release(&w->frame);
 	queue_destroy(&w->full);
 	queue_destroy(&w->empty);
+	pthread_mutex_destroy(&w->store_lock);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->turn);
 	free(w);
 }
 
@@ -779,8 +1103,13 @@ int store_writer_finish(struct store_writer *w, struct lepton_pointer *out,
 	struct buf name = BUF_INIT, data = BUF_INIT;
 	int err = 0;
 
-	send_current(w);
-	join_worker(w);
+	if ((err = writer_error(w))) {
+		err = lepton_error_set(err, "%s", w->message);
+		goto done;
+	}
+	if ((!w->cutting && (err = start_cutting(w, 1))) || (err = feed(w, NULL, 0, 1)))
+		goto done;
+	join_workers(w);
 	if (w->error) {
 		err = lepton_error_set(w->error, "%s", w->message);
 		goto done;
@@ -789,6 +1118,13 @@ int store_writer_finish(struct store_writer *w, struct lepton_pointer *out,
 	out->size = w->size;
 	w->recipe.file = out->oid;
 	w->recipe.size = w->size;
+	/* the map is kept only when the header held for the whole file */
+	if (w->parsed && w->map.nr == w->recipe.nr && !model_check_size(&w->info, w->size)) {
+		tensor_map_encode(&data, &w->map);
+		recipe_add_section(&w->recipe, RECIPE_SECTION_TENSOR_MAP, data.data, data.len);
+		buf_reset(&data);
+	}
+	lepton_error_clear();
 
 	if (w->pack_open) {
 		w->pack_open = 0;
@@ -818,18 +1154,29 @@ void store_writer_abort(struct store_writer *w)
 
 /* ---- reading ------------------------------------------------------------ */
 
+/* The reader's workers each read and decode whole chunks (any chunk, the
+ * next one not taken) and hand them over in the file's order. */
+struct reader_worker {
+	struct store_reader *r;
+	pthread_t thread;
+	int started;
+	struct chunk_decoder decoder;
+	struct buf frame; /* the frame being read */
+};
+
 struct store_reader {
 	struct lepton_store *store;
 	struct lepton_pointer pointer;
 	struct recipe recipe;
 	struct chunk_place *places;
-	struct chunk_decoder decoder; /* the worker's */
-	struct buf frame;             /* the worker's: the frame being read */
 	struct chunk_buf bufs[PIPELINE_BUFFERS];
 	struct queue full, empty;
-	pthread_t worker;
-	int worker_started;
-	int stop;
+	struct reader_worker workers[READER_WORKERS];
+	/* under empty.lock: which chunk a worker takes next, whose turn it is
+	 * to hand one over, and the end */
+	size_t next_load, next_push;
+	pthread_cond_t turn;
+	int stop, failed;
 
 	struct sha256_ctx file_hash;
 	struct chunk_buf *current;
@@ -851,12 +1198,13 @@ static void reader_fail(struct store_reader *r, int err)
 	}
 }
 
-static int load_chunk(struct store_reader *r, size_t i, struct chunk_buf *c)
+static int load_chunk(struct reader_worker *wk, size_t i, struct chunk_buf *c)
 {
+	struct store_reader *r = wk->r;
 	struct chunk_place *pl = &r->places[i];
 	struct frame_header h;
 	char hex[OID_HEXSZ + 1];
-	struct buf *frame = &r->frame;
+	struct buf *frame = &wk->frame;
 	int err = pack_read_frame(pl->pack, pl->offset, pl->len, frame);
 
 	oid_to_hex(hex, &r->recipe.chunks[i].oid);
@@ -888,7 +1236,7 @@ static int load_chunk(struct store_reader *r, size_t i, struct chunk_buf *c)
 		struct lepton_oid got;
 		/* both buffers are kept from chunk to chunk: no allocation here */
 		buf_reset(&c->data);
-		if ((err = decode_chunk(r->store, 0, &r->decoder, &r->recipe.chunks[i].oid,
+		if ((err = decode_chunk(r->store, 0, &wk->decoder, &r->recipe.chunks[i].oid,
 					(unsigned char *)frame->data, frame->len, &c->data, NULL)))
 			return lepton_error_wrap(err, "chunk '%s'", hex);
 		/*
@@ -914,25 +1262,52 @@ static int load_chunk(struct store_reader *r, size_t i, struct chunk_buf *c)
 
 static void *reader_main(void *arg)
 {
-	struct store_reader *r = arg;
-	for (size_t i = 0; i < r->recipe.nr; i++) {
+	struct reader_worker *wk = arg;
+	struct store_reader *r = wk->r;
+
+	for (;;) {
 		struct chunk_buf *c = queue_pop(&r->empty);
-		int err, stop;
+		size_t i = 0;
+		int err = 0, go;
+
 		pthread_mutex_lock(&r->empty.lock);
-		stop = r->stop;
+		go = c && !r->stop && !r->failed && r->next_load < r->recipe.nr;
+		if (go)
+			i = r->next_load++;
 		pthread_mutex_unlock(&r->empty.lock);
-		if (!c || stop)
+		if (!go) {
+			if (c)
+				queue_push(&r->empty, c);
 			break;
-		err = load_chunk(r, i, c);
-		if (err) {
+		}
+		err = load_chunk(wk, i, c);
+		pthread_mutex_lock(&r->empty.lock);
+		while (r->next_push != i && !r->stop && !r->failed)
+			pthread_cond_wait(&r->turn, &r->empty.lock);
+		go = r->next_push == i && !r->stop && !r->failed;
+		if (go && err) {
+			/* every chunk before this one went out: the caller gets
+			 * them, then the error */
 			snprintf(r->worker_message, sizeof(r->worker_message), "%s",
 				 lepton_error_last());
 			r->worker_error = err;
+			r->failed = 1;
+			go = 0;
+		} else if (go) {
+			/* handed over before the turn passes: the order holds */
+			queue_push(&r->full, c);
+			r->next_push++;
+		}
+		pthread_cond_broadcast(&r->turn);
+		pthread_mutex_unlock(&r->empty.lock);
+		if (!go) {
+			buf_reset(&c->data);
+			queue_push(&r->empty, c);
+			if (r->failed)
+				queue_close(&r->full);
 			break;
 		}
-		queue_push(&r->full, c);
 	}
-	queue_close(&r->full);
 	return NULL;
 }
 
@@ -991,8 +1366,7 @@ int store_reader_open(struct store_reader **out, struct lepton_store *s,
 	int err;
 
 	*out = NULL;
-	chunk_decoder_init(&r->decoder);
-	buf_init(&r->frame, 0);
+	pthread_cond_init(&r->turn, NULL);
 	r->store = s;
 	r->pointer = *p;
 	queue_init(&r->full);
@@ -1044,11 +1418,17 @@ int store_reader_open(struct store_reader **out, struct lepton_store *s,
 		}
 	}
 	sha256_init(&r->file_hash);
-	if (pthread_create(&r->worker, NULL, reader_main, r)) {
-		err = lepton_error_set(LEPTON_ERR, "cannot start a thread");
-		goto fail;
+	for (size_t i = 0; i < READER_WORKERS; i++) {
+		struct reader_worker *wk = &r->workers[i];
+		wk->r = r;
+		chunk_decoder_init(&wk->decoder);
+		buf_init(&wk->frame, 0);
+		if (pthread_create(&wk->thread, NULL, reader_main, wk)) {
+			err = lepton_error_set(LEPTON_ERR, "cannot start a thread");
+			goto fail;
+		}
+		wk->started = 1;
 	}
-	r->worker_started = 1;
 	*out = r;
 	return 0;
 fail:
@@ -1139,20 +1519,23 @@ void store_reader_free(struct store_reader *r)
 {
 	if (!r)
 		return;
-	if (r->worker_started) {
-		pthread_mutex_lock(&r->empty.lock);
-		r->stop = 1;
-		pthread_mutex_unlock(&r->empty.lock);
-		queue_close(&r->empty);
-		pthread_join(r->worker, NULL);
+	pthread_mutex_lock(&r->empty.lock);
+	r->stop = 1;
+	pthread_cond_broadcast(&r->turn);
+	pthread_mutex_unlock(&r->empty.lock);
+	queue_close(&r->empty);
+	for (size_t i = 0; i < READER_WORKERS; i++) {
+		if (r->workers[i].started)
+			pthread_join(r->workers[i].thread, NULL);
+		chunk_decoder_release(&r->workers[i].decoder);
+		buf_release(&r->workers[i].frame);
 	}
+	pthread_cond_destroy(&r->turn);
 	if (r->file_hash.md)
 		sha256_release(&r->file_hash);
 	for (size_t i = 0; i < PIPELINE_BUFFERS; i++)
 		buf_release(&r->bufs[i].data);
 	recipe_release(&r->recipe);
-	chunk_decoder_release(&r->decoder);
-	buf_release(&r->frame);
 	free(r->places);
 	queue_destroy(&r->full);
 	queue_destroy(&r->empty);

@@ -29,7 +29,10 @@
  */
 
 #define STORE_FORMAT_VERSION 1
-#define STORE_CHUNK_SIZE     (4u << 20) /* fixed cut size of this version's writer */
+#define STORE_CHUNK_SIZE     (4u << 20) /* the largest chunk the writer cuts (CHUNK_MAX) */
+/* zstd level of new frames unless lepton.compressionLevel says otherwise
+ * (docs/NOTES.md has the measurements behind it) */
+#define STORE_DEFAULT_LEVEL 3
 
 struct lepton_store;
 
@@ -45,6 +48,22 @@ const char *store_root(const struct lepton_store *s);
 /* Durability and encoding of new objects: fsync before renames; zstd
  * level for new frames (0 stores them raw). */
 void store_set_options(struct lepton_store *s, int do_fsync, int level);
+
+/* Whether new frames may be XOR deltas against the same tensor slice in a
+ * file's previous version (on by default; lepton.deltas).  Deltas need a
+ * level above 0. */
+void store_set_deltas(struct lepton_store *s, int on);
+
+/*
+ * How the filter finds the previous version of the file at path (the
+ * path's blob in HEAD, when it is a pointer whose content is in this
+ * store): fn returns 1 and fills out, 0 when there is none.  The
+ * repository layer sets it; store_previous() asks it (0 without fn, or
+ * when deltas or compression are off).
+ */
+typedef int (*store_previous_fn)(void *data, const char *path, struct lepton_pointer *out);
+void store_set_previous(struct lepton_store *s, store_previous_fn fn, void *data);
+int store_previous(struct lepton_store *s, const char *path, struct lepton_pointer *out);
 
 /*
  * A Git LFS object directory (<dir>/ab/cd/<64 hex>) to take whole files
@@ -98,10 +117,23 @@ int store_read_chunk(struct lepton_store *s, const struct lepton_oid *chunk, str
 struct store_writer;
 int store_writer_new(struct store_writer **out, struct lepton_store *s);
 int store_writer_write(struct store_writer *w, const void *data, size_t len);
-/* What a writer stored: chunks and bytes in all, and those that were new. */
+/* What a writer stored: chunks and bytes in all, and those that were new
+ * (raw bytes, and the frames' bytes as stored; delta_chunks of them are
+ * XOR deltas). */
 struct store_write_stats {
 	uint64_t chunks, new_chunks, bytes, new_bytes;
+	uint64_t stored_bytes, delta_chunks;
 };
+
+/*
+ * Offer the file prev as this file's previous version, before the first
+ * write: each tensor slice of the new file whose name, dtype, shape and
+ * slice match a chunk of prev's tensor map gets that chunk as a delta base
+ * candidate (decoded one at a time when its turn comes).  Nothing happens
+ * when deltas or compression are off or prev has no tensor map; an error
+ * (prev's recipe unreadable) leaves the writer usable without bases.
+ */
+int store_writer_set_previous(struct store_writer *w, const struct lepton_pointer *prev);
 
 /* Frees w whatever it returns; stats, when not NULL, gets what was stored. */
 int store_writer_finish(struct store_writer *w, struct lepton_pointer *out,

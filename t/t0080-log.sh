@@ -68,19 +68,27 @@ test_expect_success 'the table shows short commit, date, author, size, subject' 
 '
 
 test_expect_success 'added bytes and changed chunks come from the recipes' '
+	# data.bin is opaque bytes: the writer cuts it with FastCDC, so the
+	# counts follow content-defined cuts, not 4 MiB ones
 	git lepton log --json data.bin >json &&
+	n=$(json_field 1 chunks <json) &&
+	test "$n" -gt 2 &&
 	test "$(json_field 1 added_bytes <json)" = 8388608 &&
-	test "$(json_field 1 chunks_changed <json)" = 2 &&
-	test "$(json_field 2 added_bytes <json)" = 4194304 &&
-	test "$(json_field 2 chunks_changed <json)" = 1 &&
-	# back to A: one chunk that v2 did not have (the store had it from v1)
-	test "$(json_field 3 added_bytes <json)" = 4194304 &&
-	test "$(json_field 3 chunks_changed <json)" = 1 &&
+	test "$(json_field 1 chunks_changed <json)" = "$n" &&
+	# v2 keeps A first half: the chunks before the change are shared
+	a2=$(json_field 2 added_bytes <json) &&
+	c2=$(json_field 2 chunks_changed <json) &&
+	test "$a2" -ge 4194304 && test "$a2" -lt 8388608 &&
+	test "$c2" -ge 1 && test "$c2" -lt "$(json_field 2 chunks <json)" &&
+	# back to A: the chunks v2 did not have (the store had them from v1)
+	a3=$(json_field 3 added_bytes <json) &&
+	test "$a3" -ge 4194304 && test "$a3" -lt 8388608 &&
+	test "$(json_field 3 chunks_changed <json)" -lt "$n" &&
 	git lepton log data.bin >out &&
 	test_grep "^data.bin: 3 versions$" out &&
 	test_grep "chunks changed" out &&
-	test_grep "^v2 .* 4\.0 MiB  *1/2 " out &&
-	test_grep "^v1 .* 8\.0 MiB  *2/2 " out
+	test_grep "^v2 .* [4-7]\.[0-9] MiB  *$c2/[0-9]* " out &&
+	test_grep "^v1 .* 8\.0 MiB  *$n/$n " out
 '
 
 test_expect_success 'the columns line up' '
@@ -105,7 +113,7 @@ test_expect_success 'content not in the local store shows "?"' '
 	mv "$recipe" recipe.saved &&
 	test_when_finished "mv recipe.saved \"$recipe\"" &&
 	git lepton log data.bin >out &&
-	test_grep "^v1 .* 8\.0 MiB  *2/2 " out &&
+	test_grep "^v1 .* 8\.0 MiB  *\([0-9]*\)/\1 " out &&
 	test_grep "^v2 .* ?  *? " out &&
 	test_grep "^v3 .* ?  *? " out &&
 	git lepton log --json data.bin >json &&

@@ -27,13 +27,17 @@ test_expect_success 'vN vM PATH: size, oid and chunks' '
 	test_grep "^data.bin (modified)$" out &&
 	test_grep "^  oid     $old -> $new$" out &&
 	test_grep "^  size    8.0 MiB -> 8.0 MiB (+0 B)$" out &&
-	test_grep "^  chunks  1 shared, 1 changed (4.0 MiB), 1 removed$" out &&
+	# opaque bytes are cut by FastCDC: the chunks before the change are
+	# shared, the rest (a little over the 4 MiB that changed) are not
+	test_grep "^  chunks  [1-9][0-9]* shared, [1-9][0-9]* changed ([4-7]\.[0-9] MiB), [1-9][0-9]* removed$" out &&
 	test_line_count = 4 out
 '
 
 test_expect_success 'the same versions in the other order, and as PATH@vN' '
+	git lepton diff v1 v2 data.bin | grep "^  chunks" >forward &&
 	git lepton diff data.bin@v2 data.bin@v1 >out &&
-	test_grep "^  chunks  1 shared, 1 changed (4.0 MiB), 1 removed$" out &&
+	shared=$(sed -n "s/^  chunks  \([0-9]*\) shared.*/\1/p" forward) &&
+	test_grep "^  chunks  $shared shared, [1-9][0-9]* changed ([4-7]\.[0-9] MiB), [1-9][0-9]* removed$" out &&
 	git lepton diff data.bin@v1 data.bin@v3 data.bin >out &&
 	test_must_be_empty out
 '
@@ -95,7 +99,11 @@ test_expect_success 'vN is refused when HEAD has several model paths' '
 test_expect_success '--json' '
 	git lepton diff --json v1 v2 data.bin >json &&
 	test_grep "^\[{\"path\":\"data.bin\",\"status\":\"modified\"" json &&
-	test_grep "\"chunks\":{\"total\":2,\"shared\":1,\"changed\":1,\"changed_bytes\":4194304,\"removed\":1}" json &&
+	chunks=$(sed -n "s/.*\"chunks\":{\"total\":\([0-9]*\),\"shared\":\([0-9]*\),\"changed\":\([0-9]*\),\"changed_bytes\":\([0-9]*\),\"removed\":\([0-9]*\)}.*/\1 \2 \3 \4 \5/p" json) &&
+	set -- $chunks &&
+	test $# = 5 &&
+	test $1 = $(($2 + $3)) && test $2 -ge 1 && test $5 -ge 1 &&
+	test $4 -ge 4194304 && test $4 -lt 8388608 &&
 	test_grep "\"new\":{\"oid\":\"$(file_sha256 .git/versions/data.bin.v2)\",\"size\":8388608" json &&
 	test_grep "\"tensors\":null" json &&
 	git lepton diff --json v2 v3 model.safetensors >json &&

@@ -26,10 +26,12 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "chunker.h"
 #include "codec.h"
 #include "error.h"
 #include "frame.h"
 #include "hash.h"
+#include "oidset.h"
 #include "pack.h"
 #include "pointer.h"
 #include "recipe.h"
@@ -58,6 +60,44 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 static void remove_tree(const char *path)
 {
 	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Where the writer cuts bytes that are no model: the chunker's cuts over
+ * the whole buffer.  Returns the number of chunks; ids[] (when not NULL,
+ * room for max) gets their SHA-256. */
+static size_t opaque_cuts(const unsigned char *data, size_t len, struct lepton_oid *ids, size_t max)
+{
+	struct chunker c;
+	struct chunk_span span;
+	size_t n = 0, pos = 0;
+
+	assert_int_equal(chunker_init(&c, NULL), 0);
+	for (;;) {
+		size_t took = chunker_next_cut(&c, data + pos, len - pos, 1, &span);
+		if (span.len) {
+			if (ids && n < max)
+				sha256_buffer(&ids[n], data + span.offset, span.len);
+			n++;
+		} else if (!took) {
+			break;
+		}
+		pos += took;
+	}
+	chunker_release(&c);
+	return n;
+}
+
+/* How many of data's chunks are not in seen yet (nor repeated within
+ * data); adds them to seen, as the store does. */
+static size_t new_cuts(struct oidset *seen, const unsigned char *data, size_t len)
+{
+	struct lepton_oid ids[64];
+	size_t n = opaque_cuts(data, len, ids, 64), fresh = 0;
+
+	assert_true(n <= 64);
+	for (size_t i = 0; i < n; i++)
+		fresh += oidset_insert(seen, &ids[i]);
+	return fresh;
 }
 
 static int setup(void **state)
@@ -547,7 +587,7 @@ static void check_size(struct lepton_store *s, size_t len, uint64_t seed, const 
 	struct lepton_pointer p;
 	struct lepton_oid want = sha256_of(data, len);
 	struct store_write_stats st;
-	uint64_t chunks = (len + CS - 1) / CS;
+	uint64_t chunks = opaque_cuts(data, len, NULL, 0);
 
 	assert_int_equal(store_has_file(s, &want), 0);
 	write_ok(s, data, len, pieces, npieces, &p);
@@ -559,12 +599,11 @@ static void check_size(struct lepton_store *s, size_t len, uint64_t seed, const 
 		assert_true(st.new_bytes > 0);
 	assert_int_equal(store_has_file(s, &p.oid), 1);
 	if (len) {
-		/* chunks are named by their SHA-256 and cut every STORE_CHUNK_SIZE */
-		struct lepton_oid first = sha256_of(data, len < CS ? len : CS);
-		struct lepton_oid last =
-		    sha256_of(data + (chunks - 1) * CS, len - (chunks - 1) * CS);
-		assert_int_equal(store_has_chunk(s, &first), 1);
-		assert_int_equal(store_has_chunk(s, &last), 1);
+		/* chunks are named by their SHA-256 and cut where the chunker cuts */
+		struct lepton_oid ids[64];
+		size_t n = opaque_cuts(data, len, ids, 64);
+		for (size_t i = 0; i < n && i < 64; i++)
+			assert_int_equal(store_has_chunk(s, &ids[i]), 1);
 	}
 	read_back_ok(s, &p, data, len);
 	free(data);
@@ -634,10 +673,13 @@ static void test_write_twice(void **state)
 	struct store_write_stats st;
 	size_t idx, recipes;
 
+	size_t n = opaque_cuts(data, len, NULL, 0);
+
+	assert_true(n > 3);
 	write_ok(f->s, data, len, odd_pieces, sizeof(odd_pieces) / sizeof(*odd_pieces), &p1);
 	st = last_stats();
-	assert_int_equal(st.chunks, 4);
-	assert_int_equal(st.new_chunks, 4);
+	assert_int_equal(st.chunks, n);
+	assert_int_equal(st.new_chunks, n);
 	idx = count_files(f->root, "packs", ".idx", NULL, 0);
 	assert_true(idx >= 1);
 	recipes = count_recipes(f->root);
@@ -648,7 +690,7 @@ static void test_write_twice(void **state)
 	assert_memory_equal(p2.oid.hash, p1.oid.hash, OID_RAWSZ);
 	assert_int_equal(p2.size, p1.size);
 	st = last_stats();
-	assert_int_equal(st.chunks, 4);
+	assert_int_equal(st.chunks, n);
 	assert_int_equal(st.bytes, len);
 	assert_int_equal(st.new_chunks, 0);
 	assert_int_equal(st.new_bytes, 0);
@@ -696,6 +738,8 @@ static void test_shared_first_chunk(void **state)
 	unsigned char *a = malloc(CS + 1000), *b = malloc(CS + 2000), *xx = malloc(2 * CS);
 	struct lepton_pointer pa, pb, px, pxx;
 	struct store_write_stats st;
+	struct oidset seen = OIDSET_INIT;
+	size_t fresh;
 
 	assert_non_null(a);
 	assert_non_null(b);
@@ -709,32 +753,33 @@ static void test_shared_first_chunk(void **state)
 
 	write_ok(f->s, a, CS + 1000, odd_pieces, sizeof(odd_pieces) / sizeof(*odd_pieces), &pa);
 	st = last_stats();
-	assert_int_equal(st.chunks, 2);
-	assert_int_equal(st.new_chunks, 2);
+	assert_int_equal(st.chunks, opaque_cuts(a, CS + 1000, NULL, 0));
+	assert_int_equal(st.new_chunks, new_cuts(&seen, a, CS + 1000));
 
+	/* content-defined cuts: the chunks before the change are shared */
 	write_ok(f->s, b, CS + 2000, whole, 1, &pb);
 	st = last_stats();
-	assert_int_equal(st.chunks, 2);
-	assert_int_equal(st.new_chunks, 1);
+	fresh = new_cuts(&seen, b, CS + 2000);
+	assert_int_equal(st.chunks, opaque_cuts(b, CS + 2000, NULL, 0));
+	assert_int_equal(st.new_chunks, fresh);
+	assert_true(fresh < st.chunks);
 	assert_int_equal(st.bytes, CS + 2000);
 
-	/* the shared chunk alone is a file of its own */
 	write_ok(f->s, x, CS, whole, 1, &px);
 	st = last_stats();
-	assert_int_equal(st.chunks, 1);
-	assert_int_equal(st.new_chunks, 0);
-	assert_int_equal(st.new_bytes, 0);
+	assert_int_equal(st.new_chunks, new_cuts(&seen, x, CS));
 
-	/* a file that repeats a chunk stores it once */
+	/* a file that repeats its content stores each chunk once */
 	write_ok(f->s, xx, 2 * CS, whole, 1, &pxx);
 	st = last_stats();
-	assert_int_equal(st.chunks, 2);
-	assert_int_equal(st.new_chunks, 0);
+	assert_int_equal(st.new_chunks, new_cuts(&seen, xx, 2 * CS));
+	assert_true(st.new_chunks < st.chunks);
 
 	read_back_ok(f->s, &pa, a, CS + 1000);
 	read_back_ok(f->s, &pb, b, CS + 2000);
 	read_back_ok(f->s, &px, x, CS);
 	read_back_ok(f->s, &pxx, xx, 2 * CS);
+	oidset_release(&seen);
 	free(x);
 	free(y);
 	free(z);
@@ -749,6 +794,7 @@ static void test_repeated_chunk_in_new_file(void **state)
 	unsigned char *x = make_data(CS, 31), *xxx = malloc(3 * CS + 10);
 	struct lepton_pointer p;
 	struct store_write_stats st;
+	struct oidset seen = OIDSET_INIT;
 
 	assert_non_null(xxx);
 	for (int i = 0; i < 3; i++)
@@ -756,9 +802,11 @@ static void test_repeated_chunk_in_new_file(void **state)
 	memcpy(xxx + 3 * CS, "0123456789", 10);
 	write_ok(f->s, xxx, 3 * CS + 10, odd_pieces, sizeof(odd_pieces) / sizeof(*odd_pieces), &p);
 	st = last_stats();
-	assert_int_equal(st.chunks, 4);
-	assert_int_equal(st.new_chunks, 2);
+	assert_int_equal(st.chunks, opaque_cuts(xxx, 3 * CS + 10, NULL, 0));
+	assert_int_equal(st.new_chunks, new_cuts(&seen, xxx, 3 * CS + 10));
+	assert_true(st.new_chunks < st.chunks);
 	read_back_ok(f->s, &p, xxx, 3 * CS + 10);
+	oidset_release(&seen);
 	free(x);
 	free(xxx);
 }
@@ -1326,9 +1374,10 @@ static void test_reload(void **state)
 	struct lepton_store *other = NULL;
 	size_t len = CS + 4321;
 	unsigned char *data = make_data(len, 101);
-	struct lepton_oid first = sha256_of(data, CS);
+	struct lepton_oid first;
 	struct lepton_pointer p;
 
+	opaque_cuts(data, len, &first, 1);
 	assert_int_equal(store_open(&other, f->root, 0), 0);
 	write_ok(f->s, data, len, whole, 1, &p);
 	assert_int_equal(store_reload(other), 0);
