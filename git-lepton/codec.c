@@ -1,4 +1,7 @@
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <zstd.h>
 
@@ -54,7 +57,22 @@ void codec_group(unsigned char *out, const unsigned char *in, size_t len, unsign
 	}
 	if (width == 2) {
 		unsigned char *s0 = out, *s1 = out + n;
-		for (size_t e = 0; e < n; e++) {
+		size_t e = 0;
+#ifdef __SSE2__
+		/* 16 elements a step: low bytes masked, high bytes shifted, packed */
+		const __m128i low = _mm_set1_epi16(0x00ff);
+		for (; e + 16 <= n; e += 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(in + 2 * e));
+			__m128i y = _mm_loadu_si128((const __m128i *)(in + 2 * e + 16));
+			_mm_storeu_si128(
+			    (__m128i *)(s0 + e),
+			    _mm_packus_epi16(_mm_and_si128(x, low), _mm_and_si128(y, low)));
+			_mm_storeu_si128(
+			    (__m128i *)(s1 + e),
+			    _mm_packus_epi16(_mm_srli_epi16(x, 8), _mm_srli_epi16(y, 8)));
+		}
+#endif
+		for (; e < n; e++) {
 			s0[e] = in[2 * e];
 			s1[e] = in[2 * e + 1];
 		}
@@ -74,33 +92,82 @@ void codec_group(unsigned char *out, const unsigned char *in, size_t len, unsign
 	memcpy(out + n * width, in + n * width, len - n * width);
 }
 
+/* out ^= x, a word at a time (the compiler vectorises it) */
+static void xor_into(unsigned char *out, const unsigned char *x, size_t len)
+{
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t a, b;
+		memcpy(&a, out + i, 8);
+		memcpy(&b, x + i, 8);
+		a ^= b;
+		memcpy(out + i, &a, 8);
+	}
+	for (; i < len; i++)
+		out[i] ^= x[i];
+}
+
 void codec_ungroup(unsigned char *out, const unsigned char *in, size_t len, unsigned width,
 		   const unsigned char * xor)
 {
 	size_t n = width > 1 ? len / width : 0, done = n * (width > 1 ? width : 1);
 
-	if (width == 2 && !xor) {
+	/* interleave first, then XOR in a second pass: both loops are simple
+	 * enough to vectorise, where one loop doing both was not */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (width == 2) {
 		const unsigned char *s0 = in, *s1 = in + n;
-		for (size_t e = 0; e < n; e++) {
-			out[2 * e] = s0[e];
-			out[2 * e + 1] = s1[e];
+		size_t e = 0;
+#ifdef __SSE2__
+		/* 16 elements a step: interleave the low and the high bytes */
+		for (; e + 16 <= n; e += 16) {
+			__m128i a = _mm_loadu_si128((const __m128i *)(s0 + e));
+			__m128i b = _mm_loadu_si128((const __m128i *)(s1 + e));
+			_mm_storeu_si128((__m128i *)(out + 2 * e), _mm_unpacklo_epi8(a, b));
+			_mm_storeu_si128((__m128i *)(out + 2 * e + 16), _mm_unpackhi_epi8(a, b));
 		}
-	} else if (width == 4 && !xor) {
+#endif
+		for (; e < n; e++) {
+			uint16_t v = (uint16_t)(s0[e] | (unsigned)s1[e] << 8);
+			memcpy(out + 2 * e, &v, 2);
+		}
+	} else if (width == 4) {
 		const unsigned char *s0 = in, *s1 = in + n, *s2 = in + 2 * n, *s3 = in + 3 * n;
-		for (size_t e = 0; e < n; e++) {
-			out[4 * e] = s0[e];
-			out[4 * e + 1] = s1[e];
-			out[4 * e + 2] = s2[e];
-			out[4 * e + 3] = s3[e];
+		size_t e = 0;
+#ifdef __SSE2__
+		for (; e + 16 <= n; e += 16) {
+			__m128i a = _mm_loadu_si128((const __m128i *)(s0 + e));
+			__m128i b = _mm_loadu_si128((const __m128i *)(s1 + e));
+			__m128i c = _mm_loadu_si128((const __m128i *)(s2 + e));
+			__m128i d = _mm_loadu_si128((const __m128i *)(s3 + e));
+			__m128i ab_lo = _mm_unpacklo_epi8(a, b), ab_hi = _mm_unpackhi_epi8(a, b);
+			__m128i cd_lo = _mm_unpacklo_epi8(c, d), cd_hi = _mm_unpackhi_epi8(c, d);
+			_mm_storeu_si128((__m128i *)(out + 4 * e),
+					 _mm_unpacklo_epi16(ab_lo, cd_lo));
+			_mm_storeu_si128((__m128i *)(out + 4 * e + 16),
+					 _mm_unpackhi_epi16(ab_lo, cd_lo));
+			_mm_storeu_si128((__m128i *)(out + 4 * e + 32),
+					 _mm_unpacklo_epi16(ab_hi, cd_hi));
+			_mm_storeu_si128((__m128i *)(out + 4 * e + 48),
+					 _mm_unpackhi_epi16(ab_hi, cd_hi));
 		}
-	} else if (width > 1) {
+#endif
+		for (; e < n; e++) {
+			uint32_t v = (uint32_t)s0[e] | (uint32_t)s1[e] << 8 |
+				     (uint32_t)s2[e] << 16 | (uint32_t)s3[e] << 24;
+			memcpy(out + 4 * e, &v, 4);
+		}
+	} else
+#endif
+	    if (width > 1) {
 		for (size_t e = 0; e < n; e++)
 			for (unsigned i = 0; i < width; i++)
-				out[e * width + i] = in[i * n + e] ^ (xor? xor[e * width + i] : 0);
+				out[e * width + i] = in[i * n + e];
 	}
 	/* the tail that is not a whole element (all of it with width 1) */
-	for (size_t i = done; i < len; i++)
-		out[i] = in[i] ^ (xor? xor[i] : 0);
+	memcpy(out + done, in + done, len - done);
+	if (xor)
+		xor_into(out, xor, len);
 }
 
 /* out = group(a XOR b) of len bytes; b may be NULL. */

@@ -418,8 +418,29 @@ static int send_frame(struct outgoing *o, const struct lepton_oid *chunk, const 
 struct pack_tally {
 	struct pack *pack;
 	uint32_t wanted;
+	uint64_t wanted_bytes;
 	int linked;
 };
+
+/*
+ * Whether a pack goes whole, as a hard link, rather than frame by frame: a
+ * link costs neither copying nor space, so it is worth it as soon as a
+ * good part of the pack is wanted (the rest comes along unused, and is
+ * checked like the rest); a pack mostly of other things is not read whole
+ * for a few of its frames.
+ */
+static int worth_linking(const struct pack_tally *t)
+{
+	uint64_t total = 0, off, len;
+	if (t->wanted == t->pack->count)
+		return 1;
+	for (uint32_t i = 0; i < t->pack->count; i++) {
+		struct lepton_oid oid;
+		pack_entry(t->pack, i, &oid, &off, &len);
+		total += len;
+	}
+	return t->wanted_bytes * 4 >= total;
+}
 
 static struct pack_tally *tally_find(struct pack_tally *t, size_t nr, const struct pack *p)
 {
@@ -529,7 +550,7 @@ int transfer_push(struct remote_store *rs, struct lepton_store *local,
 			chunk_queue_add(&q, &h.base);
 	}
 
-	/* local packs wanted whole go as they are where the store allows */
+	/* local packs worth linking go as they are where the store allows */
 	chunk_pack = xcalloc(q.nr ? q.nr : 1, sizeof(*chunk_pack));
 	tally = xcalloc(q.nr ? q.nr : 1, sizeof(*tally));
 	for (size_t i = 0; i < q.nr; i++) {
@@ -542,11 +563,13 @@ int transfer_push(struct remote_store *rs, struct lepton_store *local,
 			t->pack = chunk_pack[i];
 		}
 		t->wanted++;
+		if (pack_find(chunk_pack[i], &q.ids[i], &dummy_off, &dummy_len))
+			t->wanted_bytes += dummy_len;
 	}
 	progress_start(&progress, "Uploading model content", q.nr, !quiet && progress_enabled());
 	for (size_t i = 0; i < nr_tally && !dry_run && rs->links && backend_local_path(rs->b);
 	     i++) {
-		if (tally[i].wanted != tally[i].pack->count)
+		if (!worth_linking(&tally[i]))
 			continue;
 		if ((err = link_pack(rs, tally[i].pack)) < 0)
 			goto done;
@@ -812,8 +835,9 @@ done:
 	return err;
 }
 
-/* Remote packs every chunk of which is wanted are linked whole, not copied
- * frame by frame; the queue keeps what is still to download. */
+/* Remote packs worth linking (see worth_linking()) are linked whole, not
+ * copied frame by frame; the queue keeps what is still to download.
+ * Returns how many packs were linked, or an error. */
 static int link_wanted_packs(struct remote_store *rs, struct lepton_store *local,
 			     struct chunk_queue *q, struct transfer_stats *stats,
 			     struct progress *progress)
@@ -822,7 +846,7 @@ static int link_wanted_packs(struct remote_store *rs, struct lepton_store *local
 	struct chunk_queue rest = { 0 };
 	size_t nr_tally = 0;
 	uint64_t off, len;
-	int err = 0;
+	int err = 0, linked = 0;
 
 	for (size_t i = 0; i < q->nr; i++) {
 		struct pack *p = remote_find(rs, &q->ids[i], &off, &len);
@@ -834,12 +858,14 @@ static int link_wanted_packs(struct remote_store *rs, struct lepton_store *local
 			t->pack = p;
 		}
 		t->wanted++;
+		t->wanted_bytes += len;
 	}
 	for (size_t i = 0; i < nr_tally && !err; i++) {
-		if (tally[i].wanted != tally[i].pack->count)
+		if (!worth_linking(&tally[i]))
 			continue;
 		err = adopt_remote_pack(rs, local, tally[i].pack, &rest);
 		tally[i].linked = !err;
+		linked += !err;
 		err = err < 0 ? err : 0;
 	}
 	if (err)
@@ -867,7 +893,7 @@ static int link_wanted_packs(struct remote_store *rs, struct lepton_store *local
 done:
 	chunk_queue_release(&rest);
 	free(tally);
-	return err;
+	return err ? err : linked;
 }
 
 int transfer_fetch(struct remote_store *rs, struct lepton_store *local,
@@ -925,9 +951,17 @@ int transfer_fetch(struct remote_store *rs, struct lepton_store *local,
 		goto done;
 
 	progress_start(&progress, "Downloading model content", q.nr, !quiet && progress_enabled());
-	if (q.nr && rs->links && backend_local_path(rs->b) &&
-	    (err = link_wanted_packs(rs, local, &q, stats, &progress)))
-		goto done;
+	/* linked packs bring delta bases to fetch, which may be worth linking
+	 * in turn */
+	while (q.nr && rs->links && backend_local_path(rs->b)) {
+		int linked = link_wanted_packs(rs, local, &q, stats, &progress);
+		if (linked < 0) {
+			err = linked;
+			goto done;
+		}
+		if (!linked)
+			break;
+	}
 	if (q.nr && (err = fetch_frames(rs, local, &q, stats, &progress)))
 		goto done;
 	for (size_t i = 0; i < nr_recipes; i++)
