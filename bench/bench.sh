@@ -16,10 +16,10 @@
 #   git add v0, git commit, git add v1, git commit,
 #   git push of both (git-lfs: to a bare repository on this disk;
 #   git-lepton: to a lepton:: directory store on this disk),
-#   git clone of that remote, with checkout,
 # then, the tools taking turns for --repeat rounds (median reported):
 #   rm + git checkout -- model.safetensors          (the HEAD version)
 #   git checkout HEAD~1 -- model.safetensors        (the older version)
+#   git clone of the remote, with checkout
 # checks that git stores a pointer, compares every byte after each checkout,
 # records the local and remote stores' sizes, and the peak
 # resident memory of each step: of git and all it ran (GNU time around the
@@ -243,14 +243,12 @@ run_tool() {
 	git remote add origin "$remote"
 	measure push git push -q origin main
 	[ -d "$remote_dir" ] && put "$tool" remote "$(du -sb "$remote_dir" | cut -f1)"
+	put "$tool" url "$remote"
 	cd "$WORK" || return
-	measure clone git clone -q "$remote" "$tool-clone" &&
-		verify "$tool-clone/model.safetensors" "$WORK/v1.safetensors"
-	rm -rf "$tool-clone"
 }
 
-# One round of checkouts of one tool: the HEAD version into a removed
-# file, then the older version over it.
+# One round of one tool: the HEAD version checked out into a removed file,
+# then the older version over it, then a clone of the remote with checkout.
 checkout_round() {
 	HOME=$WORK/home-$tool
 	export HOME
@@ -262,6 +260,10 @@ checkout_round() {
 	measure "co_old_$r" git checkout HEAD~1 -- model.safetensors &&
 		verify model.safetensors "$WORK/v0.safetensors"
 	cd "$WORK" || return
+	rm -rf "$WORK/$tool-clone"
+	measure "clone_$r" git clone -q "$(get "$tool" url)" "$WORK/$tool-clone" &&
+		verify "$WORK/$tool-clone/model.safetensors" "$WORK/v1.safetensors"
+	rm -rf "$WORK/$tool-clone"
 }
 
 for tool in $TOOLS; do
@@ -279,7 +281,7 @@ while [ "$r" -le "$REPEAT" ]; do
 	r=$((r + 1))
 done
 for tool in $TOOLS; do
-	for k in co_head co_old; do
+	for k in co_head co_old clone; do
 		for pre in "" rss_ frss_; do
 			put "$tool" "$pre$k" "$(r=1; while [ "$r" -le "$REPEAT" ]; do
 				get "$tool" "$pre${k}_$r"; echo; r=$((r + 1)); done |
