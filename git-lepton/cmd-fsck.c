@@ -27,6 +27,7 @@ struct fsck_state {
 	struct remote_store *remote; /* where missing content may be; NULL: none */
 	struct oidset bad_chunks;    /* chunks whose frame failed a check */
 	int quiet;                   /* count problems, print nothing */
+	const char *where;           /* "" for the local store, "remote " for a remote one */
 };
 
 static void on_store_problem(void *data, const char *kind, const struct lepton_oid *oid,
@@ -42,9 +43,9 @@ static void on_store_problem(void *data, const char *kind, const struct lepton_o
 	if (st->quiet)
 		return;
 	if (oid)
-		printf("error: %s '%s': %s\n", kind, oid_to_hex(hex, oid), what);
+		printf("error: %s%s '%s': %s\n", st->where, kind, oid_to_hex(hex, oid), what);
 	else
-		printf("error: %s: %s\n", kind, what);
+		printf("error: %s%s: %s\n", st->where, kind, what);
 }
 
 static void git_to_lepton_oid(struct lepton_oid *out, const git_oid *id)
@@ -207,20 +208,6 @@ done:
 	return ret;
 }
 
-static void on_remote_problem(void *data, const char *kind, const struct lepton_oid *oid,
-			      const char *what)
-{
-	struct fsck_state *st = data;
-	char hex[OID_HEXSZ + 1];
-	st->problems++;
-	if (oid && !strcmp(kind, "recipe"))
-		oidset_insert(&st->damaged, oid);
-	if (oid)
-		printf("error: remote %s '%s': %s\n", kind, oid_to_hex(hex, oid), what);
-	else
-		printf("error: remote %s: %s\n", kind, what);
-}
-
 /*
  * fsck --remote: the store's objects (every index, frame and recipe), its
  * refs manifest and history packs, and the content every pointer reachable
@@ -228,7 +215,7 @@ static void on_remote_problem(void *data, const char *kind, const struct lepton_
  */
 static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 {
-	struct fsck_state st = { .repo = repo };
+	struct fsck_state st = { .repo = repo, .where = "remote " };
 	struct lepton_store *local = NULL, *remote_as_store = NULL;
 	struct remote_store *rs = NULL;
 	struct manifest m;
@@ -249,7 +236,7 @@ static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 	}
 	if ((err = store_open(&remote_as_store, backend_local_path(remote_store_backend(rs)), 0)))
 		goto fail;
-	if ((err = store_fsck(remote_as_store, full, on_remote_problem, &st)) < 0)
+	if ((err = store_fsck(remote_as_store, full, on_store_problem, &st)) < 0)
 		goto fail;
 	err = 0;
 	if ((err = backend_get_versioned(remote_store_backend(rs), MANIFEST_KEY, &text, &etag)))
@@ -416,7 +403,7 @@ static int add_damaged_recipe(void *data, const struct lepton_oid *oid)
  */
 static int repair(struct lepton_repo *repo, const char *remote_name)
 {
-	struct fsck_state st = { .repo = repo, .quiet = 1 };
+	struct fsck_state st = { .repo = repo, .quiet = 1, .where = "" };
 	struct lepton_store *tmp = NULL;
 	struct remote_store *rs = NULL, *rs_tmp = NULL;
 	struct pointer_list history = { 0 };
@@ -581,7 +568,7 @@ done:
 
 int cmd_fsck(int argc, const char **argv, struct lepton_repo *repo)
 {
-	struct fsck_state st = { .repo = repo };
+	struct fsck_state st = { .repo = repo, .where = "" };
 	const char *remote = NULL;
 	int full = 0, do_repair = 0, n, ret = 0;
 

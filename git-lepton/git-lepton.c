@@ -10,6 +10,7 @@
 #include <git2.h>
 
 #include "cmd.h"
+#include "versions.h"
 #include "error.h"
 #include "pointer.h"
 #include "banned.h"
@@ -160,33 +161,11 @@ const char *human_size(char *out, size_t size, unsigned long long bytes)
 
 int blob_pointer(git_repository *repo, const git_oid *oid, struct lepton_pointer *out)
 {
-	git_odb *odb;
-	git_odb_object *obj = NULL;
-	size_t len;
-	git_object_t type;
-	int ret = 0;
-
-	if (git_repository_odb(&odb, repo) < 0)
-		return lepton_error_set(LEPTON_EGIT, "%s", git_error_message());
-	if (git_odb_read_header(&len, &type, odb, oid) < 0) {
-		ret = lepton_error_set(LEPTON_EGIT, "%s", git_error_message());
-		goto done;
-	}
-	if (type != GIT_OBJECT_BLOB || len == 0 || len >= POINTER_MAX_SIZE)
-		goto done;
-	if (git_odb_read(&obj, odb, oid) < 0) {
-		ret = lepton_error_set(LEPTON_EGIT, "%s", git_error_message());
-		goto done;
-	}
-	ret = pointer_parse(out, NULL, git_odb_object_data(obj), git_odb_object_size(obj));
-	if (ret == 0)
-		ret = 1;
-	else if (ret == LEPTON_ENOTFOUND)
-		ret = 0;
-done:
-	git_odb_object_free(obj);
-	git_odb_free(odb);
-	return ret;
+	/* an empty blob is an empty file's own pointer to the version walk;
+	 * to the commands it is no pointer at all */
+	if (blob_is_empty(oid))
+		return 0;
+	return version_blob_pointer(out, repo, oid);
 }
 
 int blob_is_empty(const git_oid *blob)
