@@ -93,8 +93,9 @@ static int collect_paths(struct path_list *out, git_repository *repo, const git_
 struct row {
 	const struct version *v;
 	git_commit *commit;
-	int local, have_delta;
+	int local, have_delta, have_tensors;
 	struct recipe_delta delta;
+	uint64_t tensors_changed, tensors;
 };
 
 static void format_date(char *out, size_t size, const git_signature *sig, int iso)
@@ -129,6 +130,9 @@ static void compute_deltas(struct row *rows, const struct version_list *l,
 		if (have_cur && (i == 0 || have_prev)) {
 			recipe_compare(&rows[i].delta, i ? &prev : NULL, &cur);
 			rows[i].have_delta = 1;
+			rows[i].have_tensors =
+			    !recipe_tensor_changes(&rows[i].tensors_changed, &rows[i].tensors,
+						   store, i ? &prev : NULL, &cur);
 		}
 		if (have_prev)
 			recipe_release(&prev);
@@ -141,7 +145,7 @@ static void compute_deltas(struct row *rows, const struct version_list *l,
 	lepton_error_clear();
 }
 
-#define LOG_COLUMNS 8
+#define LOG_COLUMNS 9
 
 /* Print cells row by row, each column as wide as its widest cell (the last
  * one not padded), and free them. */
@@ -165,9 +169,10 @@ static void table_print(char **cells, size_t nr)
 
 static void print_human(const struct version_list *l, struct row *rows, const char *from)
 {
-	static const char *const head[LOG_COLUMNS] = { "version",        "commit", "date",
-						       "author",         "size",   "added",
-						       "chunks changed", "subject" };
+	static const char *const head[LOG_COLUMNS] = {
+		"version",        "commit",          "date",   "author", "size", "added",
+		"chunks changed", "tensors changed", "subject"
+	};
 	char **cells = xmalloc((l->nr + 1) * LOG_COLUMNS * sizeof(*cells));
 	size_t n = 0;
 
@@ -197,6 +202,12 @@ static void print_human(const struct version_list *l, struct row *rows, const ch
 			buf_addf(&cell, "%llu/%llu", (unsigned long long)r->delta.changed,
 				 (unsigned long long)r->delta.chunks);
 		cells[n++] = xstrdup(r->have_delta ? cell.data : "?");
+		buf_reset(&cell);
+		if (r->have_tensors)
+			buf_addf(&cell, "%llu/%llu", (unsigned long long)r->tensors_changed,
+				 (unsigned long long)r->tensors);
+		/* "-": not a parsed model, or stored before tensor maps */
+		cells[n++] = xstrdup(r->have_tensors ? cell.data : r->have_delta ? "-" : "?");
 		cells[n++] =
 		    xstrdup(git_commit_summary(r->commit) ? git_commit_summary(r->commit) : "");
 		buf_release(&cell);
@@ -250,8 +261,12 @@ static void print_json(struct buf *out, const struct version_list *l, struct row
 				 ",\"local\":%s,\"added_bytes\":null,\"chunks\":null,"
 				 "\"chunks_changed\":null",
 				 r->local ? "true" : "false");
-		/* filled in once recipes carry tensor maps */
-		buf_addstr(out, ",\"tensors_changed\":null}");
+		if (r->have_tensors)
+			buf_addf(out, ",\"tensors\":%llu,\"tensors_changed\":%llu}",
+				 (unsigned long long)r->tensors,
+				 (unsigned long long)r->tensors_changed);
+		else
+			buf_addstr(out, ",\"tensors\":null,\"tensors_changed\":null}");
 	}
 	buf_addstr(out, "]}");
 }

@@ -7,6 +7,7 @@
 #include "error.h"
 #include "model.h"
 #include "oidset.h"
+#include "tensormap.h"
 #include "versions.h"
 #include "banned.h"
 
@@ -388,4 +389,157 @@ void json_add_string(struct buf *out, const char *s)
 			buf_addch(out, c);
 	}
 	buf_addch(out, '"');
+}
+
+/* One tensor of a version: its name and a fingerprint of its bytes (a
+ * hash of its chunks' ids, or for small tensors that share a chunk, of
+ * the tensor's own bytes within it). */
+struct tensor_digest {
+	char *name;
+	uint64_t fingerprint;
+};
+
+static int cmp_digest(const void *a, const void *b)
+{
+	return strcmp(((const struct tensor_digest *)a)->name,
+		      ((const struct tensor_digest *)b)->name);
+}
+
+static void digest_add(struct tensor_digest **d, size_t *nr, size_t *alloc, const char *name,
+		       uint64_t fingerprint)
+{
+	if (*nr == *alloc) {
+		*alloc = *alloc ? 2 * *alloc : 64;
+		*d = xrealloc(*d, *alloc * sizeof(**d));
+	}
+	(*d)[*nr].name = xstrdup(name);
+	(*d)[(*nr)++].fingerprint = fingerprint;
+}
+
+static void digests_free(struct tensor_digest *d, size_t nr)
+{
+	for (size_t i = 0; d && i < nr; i++)
+		free(d[i].name);
+	free(d);
+}
+
+/* The tensors of the model header at the start of a recipe's file. */
+static int stored_header(struct model_info *info, struct lepton_store *s, const struct recipe *r,
+			 const struct tensor_map *m)
+{
+	struct buf head = BUF_INIT, chunk = BUF_INIT;
+	int err = 0;
+
+	for (size_t i = 0; i < m->nr && m->entries[i].kind == TMAP_HEADER && !err; i++) {
+		unsigned depth;
+		buf_reset(&chunk);
+		if (!(err = store_read_chunk(s, &r->chunks[i].oid, &chunk, &depth)))
+			buf_add(&head, chunk.data, chunk.len);
+	}
+	if (!err)
+		err = model_parse(info, head.data, head.len, r->size);
+	buf_release(&head);
+	buf_release(&chunk);
+	return err;
+}
+
+/* The digests of a recipe's tensors, sorted by name. */
+static int tensor_digests(struct tensor_digest **out, size_t *nr, struct lepton_store *s,
+			  const struct recipe *r)
+{
+	const struct recipe_section *sec = recipe_find_section(r, RECIPE_SECTION_TENSOR_MAP);
+	struct tensor_map m = TENSOR_MAP_INIT;
+	struct model_info info;
+	struct tensor_digest *d = NULL;
+	struct buf chunk = BUF_INIT;
+	size_t n = 0, alloc = 0, t = 0;
+	uint64_t offset = 0;
+	int err, have_info = 0;
+
+	*out = NULL;
+	*nr = 0;
+	model_info_init(&info);
+	if (!sec)
+		return LEPTON_ENOTFOUND;
+	if ((err = tensor_map_parse(&m, sec->data, sec->len)))
+		return err;
+	if (m.nr != r->nr) {
+		err = lepton_error_set(LEPTON_ECORRUPT, "tensor map and recipe disagree");
+		goto done;
+	}
+	for (size_t i = 0; i < m.nr; offset += r->chunks[i].len, i++) {
+		const struct tensor_map_entry *e = &m.entries[i];
+		uint64_t h = xxh3_64(r->chunks[i].oid.hash, OID_RAWSZ);
+		unsigned depth;
+
+		if (e->kind == TMAP_TENSOR) {
+			/* the slices of one tensor follow each other: fold them in */
+			if (n && e->slice > 0 && !strcmp(d[n - 1].name, e->name))
+				d[n - 1].fingerprint = d[n - 1].fingerprint * 1099511628211ull ^ h;
+			else
+				digest_add(&d, &n, &alloc, e->name, h);
+			continue;
+		}
+		if (e->kind != TMAP_GROUP)
+			continue;
+		/* small tensors share this chunk: tell them apart by their bytes,
+		 * placed by the header's offsets */
+		if (!have_info && (err = stored_header(&info, s, r, &m)))
+			goto done;
+		have_info = 1;
+		buf_reset(&chunk);
+		if ((err = store_read_chunk(s, &r->chunks[i].oid, &chunk, &depth)))
+			goto done;
+		while (t < info.n_tensors && info.tensors[t].offset < offset)
+			t++;
+		for (; t < info.n_tensors && info.tensors[t].offset < offset + chunk.len; t++) {
+			const struct model_tensor *mt = &info.tensors[t];
+			uint64_t at = mt->offset - offset;
+			uint64_t len = mt->size < chunk.len - at ? mt->size : chunk.len - at;
+			digest_add(&d, &n, &alloc, mt->name, xxh3_64(chunk.data + at, len));
+		}
+	}
+	qsort(d, n, sizeof(*d), cmp_digest);
+	*out = d;
+	*nr = n;
+	d = NULL;
+done:
+	digests_free(d, n);
+	buf_release(&chunk);
+	model_info_release(&info);
+	tensor_map_release(&m);
+	return err;
+}
+
+int recipe_tensor_changes(uint64_t *changed, uint64_t *total, struct lepton_store *s,
+			  const struct recipe *old, const struct recipe *new)
+{
+	struct tensor_digest *dold = NULL, *dnew = NULL;
+	size_t nold = 0, nnew = 0, i = 0, j = 0;
+	int err;
+
+	*changed = *total = 0;
+	if ((err = tensor_digests(&dnew, &nnew, s, new)) ||
+	    (old && (err = tensor_digests(&dold, &nold, s, old))))
+		goto done;
+	*total = nnew;
+	/* a merge of the two sorted lists: removed, added, or changed */
+	while (i < nold || j < nnew) {
+		int c = i == nold ? 1 : j == nnew ? -1 : strcmp(dold[i].name, dnew[j].name);
+		if (c < 0) {
+			(*changed)++;
+			i++;
+		} else if (c > 0) {
+			(*changed)++;
+			j++;
+		} else {
+			*changed += dold[i].fingerprint != dnew[j].fingerprint;
+			i++;
+			j++;
+		}
+	}
+done:
+	digests_free(dold, nold);
+	digests_free(dnew, nnew);
+	return err;
 }

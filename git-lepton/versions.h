@@ -100,6 +100,18 @@ struct recipe_delta {
 /* old may be NULL (a first version): every chunk is new. */
 void recipe_compare(struct recipe_delta *out, const struct recipe *old, const struct recipe *new);
 
+/*
+ * Tensors that changed from old to new (NULL: a first version, all of
+ * them), from the tensor maps the store writer records: a tensor changed
+ * when one of its chunks did, or when it is only in one of the two; small
+ * tensors that share a chunk are told apart by their own bytes (read from
+ * s, a few small chunks).  *total gets the new version's tensor count.
+ * LEPTON_ENOTFOUND when a recipe has no tensor map (not a parsed model, or
+ * stored before maps existed), or a chunk it needs is not local.
+ */
+int recipe_tensor_changes(uint64_t *changed, uint64_t *total, struct lepton_store *s,
+			  const struct recipe *old, const struct recipe *new);
+
 struct model_info;
 /*
  * Parse the header of stored content (only the header bytes are read):

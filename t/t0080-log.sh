@@ -91,6 +91,28 @@ test_expect_success 'added bytes and changed chunks come from the recipes' '
 	test_grep "^v1 .* 8\.0 MiB  *$n/$n " out
 '
 
+test_expect_success 'tensors changed come from the tensor maps' '
+	git lepton log --json model.safetensors >json &&
+	all=$(test-genmodel --list --size-mb 1 --seed 7 | wc -l) &&
+	retrained=$(test-genmodel --list --size-mb 1 --seed 7 --version 2 --changed 0.3 |
+		awk "\$NF != \"v0\"" | wc -l) &&
+	test "$retrained" -gt 0 && test "$retrained" -lt "$all" &&
+	test "$(json_field 1 tensors <json)" = "$all" &&
+	test "$(json_field 1 tensors_changed <json)" = "$all" &&
+	# small tensors share chunks: still counted one by one
+	test "$(json_field 2 tensors_changed <json)" = "$retrained" &&
+	test "$(json_field 3 tensors <json)" = $(($all + 1)) &&
+	test "$(json_field 3 tensors_changed <json)" = 1 &&
+	test "$(json_field 4 tensors_changed <json)" = 1 &&
+	test "$(json_field 5 tensors_changed <json)" = "$(json_field 5 tensors <json)" &&
+	git lepton log model.safetensors >out &&
+	test_grep "tensors changed" out &&
+	test_grep "^v2 .* $retrained/$all " out &&
+	# opaque bytes have no tensors
+	git lepton log data.bin >out &&
+	test_grep "^v1 .* - " out
+'
+
 test_expect_success 'the columns line up' '
 	git lepton log data.bin >out &&
 	grep -v ":" out | while IFS= read -r line
