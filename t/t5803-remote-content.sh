@@ -335,11 +335,9 @@ test_expect_success 'a damaged history pack in the remote: clone fails clearly' 
 	test_grep -e "^error:" -e "^fatal:" err
 '
 
-# Not there yet: store.c still cuts fixed 4 MiB chunks (the tensor-aligned
-# chunker is not wired in), so a version with 10 % of its tensors
-# retrained stores about all of its bytes again (DESIGN.md: at most 15 %
-# of the file sent; 30 % allowed here for an 8 MiB model).
-test_expect_failure 'a retrained model version costs the store a fraction of its size' '
+# The engine stores a retrained version as its changed tensors (DESIGN.md:
+# at most 15 % of the file sent; 30 % allowed here for an 8 MiB model).
+test_expect_success 'a retrained model version costs the store a fraction of its size' '
 	setup_repo retrain &&
 	git -C retrain remote add origin "lepton::$TRASH_DIRECTORY/store-retrain" &&
 	make_model "$DATA/r1" 8 31 &&
