@@ -233,6 +233,11 @@ int backend_get_stream(struct backend *b, const char *key, backend_sink_fn fn, v
 	return err;
 }
 
+int backend_sink_fd(void *data, const void *bytes, size_t len)
+{
+	return write_all(*(int *)data, bytes, len);
+}
+
 int backend_exists(struct backend *b, const char *key)
 {
 	char *path = object_path(b, key);

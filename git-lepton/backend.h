@@ -40,6 +40,8 @@ int backend_get_range(struct backend *b, const char *key, uint64_t offset, uint6
  * the transfer with that value. */
 typedef int (*backend_sink_fn)(void *data, const void *bytes, size_t len);
 int backend_get_stream(struct backend *b, const char *key, backend_sink_fn fn, void *data);
+/* A backend_sink_fn that writes to the file descriptor data points at. */
+int backend_sink_fd(void *data, const void *bytes, size_t len);
 
 /* 1 if the object exists, 0 if not, or a negative error. */
 int backend_exists(struct backend *b, const char *key);

@@ -219,13 +219,12 @@ static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 	struct lepton_store *local = NULL, *remote_as_store = NULL;
 	struct remote_store *rs = NULL;
 	struct manifest m;
-	struct buf text, etag = BUF_INIT, key = BUF_INIT;
+	struct buf key = BUF_INIT;
 	struct pointer_list pointers = { 0 };
 	const char **revs = NULL;
 	int err, ret = 0;
 
 	manifest_init(&m);
-	buf_init_limit(&text, MANIFEST_LIMIT);
 	if ((err = repo_open_store(repo, &local)) ||
 	    (err = remote_open_for(&rs, repo, local, name, 0)))
 		goto fail;
@@ -239,12 +238,14 @@ static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 	if ((err = store_fsck(remote_as_store, full, on_store_problem, &st)) < 0)
 		goto fail;
 	err = 0;
-	if ((err = backend_get_versioned(remote_store_backend(rs), MANIFEST_KEY, &text, &etag)))
-		goto fail;
-	if (text.len && manifest_parse(&m, text.data, text.len)) {
+	err = manifest_read(&m, remote_store_backend(rs), NULL);
+	if (err == LEPTON_ECORRUPT || err == LEPTON_EINVALID) {
 		printf("error: remote refs manifest: %s\n", lepton_error_last());
 		st.problems++;
+	} else if (err) {
+		goto fail;
 	}
+	err = 0;
 	for (size_t i = 0; i < m.nr_packs; i++) {
 		int has;
 		buf_reset(&key);
@@ -319,8 +320,6 @@ done:
 	free(revs);
 	pointer_list_release(&pointers);
 	manifest_release(&m);
-	buf_release(&text);
-	buf_release(&etag);
 	buf_release(&key);
 	oidset_release(&st.damaged);
 	oidset_release(&st.tips);

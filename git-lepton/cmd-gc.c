@@ -21,40 +21,6 @@
 #define DEFAULT_GRACE 3600  /* seconds a retired pack stays for readers that listed it */
 #define TMP_AGE       86400 /* a store's temporary file this old belongs to no live push */
 
-static int sink_fd(void *data, const void *bytes, size_t len)
-{
-	return write_all(*(int *)data, bytes, len);
-}
-
-/* Index one history pack of the store into the scratch repository. */
-static int add_history_pack(struct backend *b, const char *gitdir, const char *tmpfile,
-			    const char *name)
-{
-	struct buf key = BUF_INIT, out = BUF_INIT, arg = BUF_INIT;
-	struct run_opts opts = { tmpfile, 1 };
-	int fd, err, code;
-
-	buf_addf(&key, "git/packs/%s.pack", name);
-	fd = open(tmpfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", tmpfile);
-		goto done;
-	}
-	err = backend_get_stream(b, key.data, sink_fd, &fd);
-	close(fd);
-	if (err)
-		goto done;
-	buf_addf(&arg, "--git-dir=%s", gitdir);
-	code = run_git_opt(&opts, &out, arg.data, "index-pack", "--stdin", (char *)NULL);
-	if (code)
-		err = lepton_error_set(LEPTON_EGIT, "history pack '%s' does not index", name);
-done:
-	buf_release(&key);
-	buf_release(&out);
-	buf_release(&arg);
-	return err;
-}
-
 /* The one pack a repack left in <gitdir>/objects/pack. */
 static int find_pack(const char *gitdir, struct buf *name)
 {
@@ -90,15 +56,10 @@ static int swap_history(struct backend *b, const struct manifest *before, const 
 
 	for (int attempt = 0; attempt < 100; attempt++) {
 		struct manifest m;
-		struct buf text, etag = BUF_INIT, key = BUF_INIT;
+		struct buf text = BUF_INIT, etag = BUF_INIT, key = BUF_INIT;
 		int err;
 
-		buf_init_limit(&text, MANIFEST_LIMIT);
-		err = backend_get_versioned(b, MANIFEST_KEY, &text, &etag);
-		if (!err)
-			err = manifest_parse(&m, text.data, text.len);
-		if (err) {
-			buf_release(&text);
+		if ((err = manifest_read(&m, b, &etag))) {
 			buf_release(&etag);
 			return err;
 		}
@@ -121,7 +82,6 @@ static int swap_history(struct backend *b, const struct manifest *before, const 
 				i++;
 			}
 		}
-		buf_reset(&text);
 		manifest_format(&text, &m);
 		err = backend_put_if(b, MANIFEST_KEY, text.data, text.len, etag.data);
 		manifest_release(&m);
@@ -138,19 +98,15 @@ static int swap_history(struct backend *b, const struct manifest *before, const 
 static int repack_history(struct lepton_repo *repo, struct backend *b, long long grace, int quiet)
 {
 	struct manifest m;
-	struct buf text, etag = BUF_INIT, gitdir = BUF_INIT, file = BUF_INIT, name = BUF_INIT;
+	struct buf gitdir = BUF_INIT, file = BUF_INIT, name = BUF_INIT;
 	struct buf refs = BUF_INIT, path = BUF_INIT, arg = BUF_INIT;
 	size_t live = 0;
 	int err, deleted = 0;
 
-	manifest_init(&m);
-	buf_init_limit(&text, MANIFEST_LIMIT);
-	if ((err = backend_get_versioned(b, MANIFEST_KEY, &text, &etag)))
+	if ((err = manifest_read(&m, b, NULL)))
 		goto done;
-	if (!text.len)
+	if (!m.nr_refs && !m.nr_packs)
 		goto done; /* nothing pushed yet */
-	if ((err = manifest_parse(&m, text.data, text.len)))
-		goto done;
 	for (size_t i = 0; i < m.nr_packs; i++)
 		live += !m.packs[i].retired;
 	if (live < 2) {
@@ -169,7 +125,7 @@ static int repack_history(struct lepton_repo *repo, struct backend *b, long long
 	buf_addf(&file, "%s/incoming.pack", gitdir.data);
 	for (size_t i = 0; i < m.nr_packs && !err; i++)
 		if (!m.packs[i].retired)
-			err = add_history_pack(b, gitdir.data, file.data, m.packs[i].name);
+			err = manifest_index_pack(b, m.packs[i].name, gitdir.data, file.data);
 	unlink(file.data);
 	if (err)
 		goto cleanup;
@@ -204,8 +160,6 @@ report:
 			live < 2 ? live : (size_t)1, deleted);
 done:
 	manifest_release(&m);
-	buf_release(&text);
-	buf_release(&etag);
 	buf_release(&gitdir);
 	buf_release(&file);
 	buf_release(&name);

@@ -503,7 +503,6 @@ static int prune_remote(struct lepton_repo *repo, const char *remote, const stru
 	struct lepton_store *s = NULL;
 	struct remote_store *rs = NULL;
 	struct manifest m;
-	struct buf text;
 	struct str_list tips = { 0 };
 	struct file_list kept = { 0 }, old = { 0 }, prot = { 0 }, all = { 0 };
 	struct collect c = { &all };
@@ -516,16 +515,10 @@ static int prune_remote(struct lepton_repo *repo, const char *remote, const stru
 	int err, ret = 0;
 
 	manifest_init(&m);
-	buf_init_limit(&text, MANIFEST_LIMIT);
 	if ((err = repo_open_store(repo, &s)) || (err = remote_open_for(&rs, repo, s, remote, 0)))
 		goto fail;
-	err = backend_get(remote_store_backend(rs), MANIFEST_KEY, &text);
-	if (err == LEPTON_ENOTFOUND || (!err && !text.len)) {
-		lepton_error_clear();
-		err = 0;
-	} else if (err || (err = manifest_parse(&m, text.data, text.len))) {
+	if ((err = manifest_read(&m, remote_store_backend(rs), NULL)))
 		goto fail;
-	}
 	for (size_t i = 0; i < m.nr_refs; i++) {
 		git_object *obj = NULL, *commit = NULL;
 		char hex[GIT_OID_HEXSZ + 1];
@@ -601,7 +594,6 @@ done:
 	file_list_release(&all);
 	str_list_release(&tips);
 	manifest_release(&m);
-	buf_release(&text);
 	remote_store_free(rs);
 	store_free(s);
 	return ret;

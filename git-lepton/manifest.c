@@ -1,8 +1,11 @@
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "manifest.h"
+#include "run.h"
 #include "banned.h"
 
 #define MANIFEST_FIRST_LINE "lepton refs 1"
@@ -195,4 +198,55 @@ void manifest_retire_pack(struct manifest *m, const char *name, long long when)
 	for (size_t i = 0; i < m->nr_packs; i++)
 		if (!strcmp(m->packs[i].name, name) && !m->packs[i].retired)
 			m->packs[i].retired = when > 0 ? when : 1;
+}
+
+int manifest_read(struct manifest *m, struct backend *b, struct buf *etag)
+{
+	struct buf text, local = BUF_INIT;
+	int err;
+
+	manifest_init(m);
+	buf_init_limit(&text, MANIFEST_LIMIT);
+	err = backend_get_versioned(b, MANIFEST_KEY, &text, etag ? etag : &local);
+	if (!err && text.len)
+		err = manifest_parse(m, text.data, text.len);
+	if (err)
+		err = lepton_error_wrap(err, "store '%s'", backend_name(b));
+	buf_release(&text);
+	buf_release(&local);
+	return err;
+}
+
+int manifest_index_pack(struct backend *b, const char *name, const char *git_dir,
+			const char *tmp_path)
+{
+	struct buf key = BUF_INIT, out = BUF_INIT, arg = BUF_INIT;
+	struct run_opts opts = { tmp_path, 1 };
+	int fd, err, code;
+
+	buf_addf(&key, "git/packs/%s.pack", name);
+	fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", tmp_path);
+		goto done;
+	}
+	err = backend_get_stream(b, key.data, backend_sink_fd, &fd);
+	close(fd);
+	if (err)
+		goto done;
+	if (git_dir)
+		buf_addf(&arg, "--git-dir=%s", git_dir);
+	code = git_dir ? run_git_opt(&opts, &out, arg.data, "index-pack", "--stdin", (char *)NULL)
+		       : run_git_opt(&opts, &out, "index-pack", "--stdin", (char *)NULL);
+	if (code)
+		err = lepton_error_set(LEPTON_EGIT,
+				       "history pack '%s' of store '%s' does not index (git "
+				       "index-pack exit code %d)",
+				       name, backend_name(b), code);
+done:
+	unlink(tmp_path);
+	buf_release(&key);
+	buf_release(&out);
+	buf_release(&arg);
+	return err;
 }

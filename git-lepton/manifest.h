@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
 #include "buf.h"
 
 /*
@@ -41,6 +42,16 @@ struct manifest {
 };
 
 void manifest_init(struct manifest *m);
+/* Read and parse a store's manifest; a store nobody pushed to has an empty
+ * one.  etag (may be NULL) gets its version for backend_put_if(). */
+int manifest_read(struct manifest *m, struct backend *b, struct buf *etag);
+/*
+ * Download history pack `name` of a store to tmp_path (a file name to use
+ * and remove) and index it with `git index-pack`, which checks every
+ * object, into git_dir (NULL: the repository git runs in).
+ */
+int manifest_index_pack(struct backend *b, const char *name, const char *git_dir,
+			const char *tmp_path);
 void manifest_release(struct manifest *m);
 /* Parse text; LEPTON_ECORRUPT with the line on anything unexpected. */
 int manifest_parse(struct manifest *m, const char *text, size_t len);

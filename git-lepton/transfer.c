@@ -993,11 +993,6 @@ void remote_store_set_options(struct remote_store *rs, unsigned concurrency, int
 #define RETIRED_KEY   "packs/retired"
 #define RETIRED_FIRST "lepton retired 1\n"
 
-static int sink_fd(void *data, const void *bytes, size_t len)
-{
-	return write_all(*(int *)data, bytes, len);
-}
-
 static int download_to(struct remote_store *rs, const char *key, const char *path)
 {
 	struct buf tmp = BUF_INIT;
@@ -1009,7 +1004,7 @@ static int download_to(struct remote_store *rs, const char *key, const char *pat
 		err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", tmp.data);
 		goto done;
 	}
-	err = backend_get_stream(rs->b, key, sink_fd, &fd);
+	err = backend_get_stream(rs->b, key, backend_sink_fd, &fd);
 	if (close(fd) < 0 && !err)
 		err = lepton_error_errno(LEPTON_EIO, "cannot write '%s'", tmp.data);
 	if (!err && rename(tmp.data, path) < 0)

@@ -71,19 +71,7 @@ static int open_store(struct helper *h, int create)
 
 static int read_manifest(struct helper *h, struct manifest *m, struct buf *etag)
 {
-	struct buf text;
-	int err;
-
-	manifest_init(m);
-	buf_init_limit(&text, MANIFEST_LIMIT);
-	err = backend_get_versioned(h->rs ? remote_store_backend(h->rs) : h->b, MANIFEST_KEY, &text,
-				    etag);
-	if (!err && text.len)
-		err = manifest_parse(m, text.data, text.len);
-	if (err)
-		err = lepton_error_wrap(err, "store '%s'", h->url);
-	buf_release(&text);
-	return err;
+	return manifest_read(m, h->rs ? remote_store_backend(h->rs) : h->b, etag);
 }
 
 /* Outside a repository only the refs can be read: the store must exist. */
@@ -148,42 +136,21 @@ static void fetched_list_path(struct helper *h, struct buf *path)
 		 (unsigned long long)xxh3_64(h->url, strlen(h->url)));
 }
 
-static int sink_to_fd(void *data, const void *bytes, size_t len)
-{
-	return write_all(*(int *)data, bytes, len);
-}
-
 /* Download one git pack and index it into the repository. */
 static int fetch_git_pack(struct helper *h, const char *name)
 {
-	struct buf key = BUF_INIT, tmp = BUF_INIT, out = BUF_INIT;
-	struct run_opts opts = { NULL, 1 };
-	int fd, err, code;
+	struct buf tmp = BUF_INIT;
+	int fd, err;
 
-	buf_addf(&key, "git/packs/%s.pack", name);
 	buf_addf(&tmp, "%slepton/tmp/fetch-XXXXXX", h->repo.commondir);
 	fd = mkstemp(tmp.data);
 	if (fd < 0) {
 		err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", tmp.data);
-		goto done;
+	} else {
+		close(fd);
+		err = manifest_index_pack(remote_store_backend(h->rs), name, NULL, tmp.data);
 	}
-	err = backend_get_stream(remote_store_backend(h->rs), key.data, sink_to_fd, &fd);
-	close(fd);
-	if (err)
-		goto done;
-	/* index-pack checks every object as it indexes the pack */
-	opts.stdin_path = tmp.data;
-	code = run_git_opt(&opts, &out, "index-pack", "--stdin", "--fix-thin", (char *)NULL);
-	if (code)
-		err = lepton_error_set(LEPTON_EGIT,
-				       "history pack '%s' of store '%s' does not index (git "
-				       "index-pack exit code %d)",
-				       name, h->url, code);
-done:
-	unlink(tmp.data);
-	buf_release(&key);
 	buf_release(&tmp);
-	buf_release(&out);
 	return err;
 }
 
