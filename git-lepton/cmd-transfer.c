@@ -23,15 +23,13 @@ struct transfer_opts {
 static int is_remote_name(struct lepton_repo *repo, const char *name)
 {
 	/* by its configured URL: libgit2's remote lookup leaks a regex buffer */
-	git_config *cfg = repo_config(repo);
-	struct buf key = BUF_INIT;
-	git_buf value = { 0 };
+	struct buf key = BUF_INIT, url = BUF_INIT;
 	int found;
 
 	buf_addf(&key, "remote.%s.url", name);
-	found = cfg && git_config_get_string_buf(&value, cfg, key.data) == 0;
-	git_buf_dispose(&value);
+	found = repo_config_string(repo, key.data, &url);
 	buf_release(&key);
+	buf_release(&url);
 	return found || !strncmp(name, "lepton::", 8);
 }
 
@@ -77,17 +75,6 @@ static int parse_transfer_args(struct transfer_opts *o, int argc, const char **a
 	return 0;
 }
 
-static char *config_value(struct lepton_repo *repo, const char *key)
-{
-	git_config *cfg = repo_config(repo);
-	git_buf value = { 0 };
-	char *out = NULL;
-	if (cfg && git_config_get_string_buf(&value, cfg, key) == 0)
-		out = xstrdup(value.ptr);
-	git_buf_dispose(&value);
-	return out;
-}
-
 static void report_stats(const char *verb, const struct transfer_stats *st, int quiet)
 {
 	char size[32];
@@ -105,20 +92,28 @@ static int select_pointers(struct pointer_list *out, struct lepton_repo *repo,
 			   const struct transfer_opts *o, int walk_history)
 {
 	const char *head[] = { "HEAD" }, *all[] = { "--all" };
-	char *include = o->include ? NULL : config_value(repo, "lepton.fetchinclude");
-	char *exclude = o->exclude ? NULL : config_value(repo, "lepton.fetchexclude");
+	struct buf include = BUF_INIT, exclude = BUF_INIT;
 	int err;
 
+	/* the options, else lepton.fetchInclude / lepton.fetchExclude */
+	if (o->include)
+		buf_addstr(&include, o->include);
+	else
+		repo_config_string(repo, "lepton.fetchinclude", &include);
+	if (o->exclude)
+		buf_addstr(&exclude, o->exclude);
+	else
+		repo_config_string(repo, "lepton.fetchexclude", &exclude);
 	if (o->all)
-		err = pointers_reachable(out, repo, all, 1, 0, o->include ? o->include : include,
-					 o->exclude ? o->exclude : exclude);
+		err = pointers_reachable(out, repo, all, 1, 0, include.len ? include.data : NULL,
+					 exclude.len ? exclude.data : NULL);
 	else
 		err = pointers_reachable(out, repo, o->nr_revs ? o->revs : head,
 					 o->nr_revs ? o->nr_revs : 1, !walk_history,
-					 o->include ? o->include : include,
-					 o->exclude ? o->exclude : exclude);
-	free(include);
-	free(exclude);
+					 include.len ? include.data : NULL,
+					 exclude.len ? exclude.data : NULL);
+	buf_release(&include);
+	buf_release(&exclude);
 	return err;
 }
 

@@ -13,20 +13,6 @@
 
 #define LEPTON_PREFIX "lepton::"
 
-static int config_string(struct lepton_repo *r, const char *key, struct buf *out)
-{
-	git_config *cfg = repo_config(r);
-	git_buf value = { 0 };
-	int found = 0;
-
-	if (cfg && git_config_get_string_buf(&value, cfg, key) == 0) {
-		buf_addstr(out, value.ptr);
-		found = 1;
-	}
-	git_buf_dispose(&value);
-	return found;
-}
-
 /* The committed .leptonconfig's bytes: the index's, else HEAD's (a clone
  * checks files out before .leptonconfig is in the work tree). */
 static int leptonconfig_blob(struct lepton_repo *r, struct buf *out)
@@ -91,7 +77,7 @@ static int lepton_url_of_remote(struct lepton_repo *r, const char *name, struct 
 	int found = 0;
 
 	buf_addf(&key, "remote.%s.url", name);
-	if (config_string(r, key.data, &value) && !strncmp(value.data, LEPTON_PREFIX, 8)) {
+	if (repo_config_string(r, key.data, &value) && !strncmp(value.data, LEPTON_PREFIX, 8)) {
 		buf_addstr(url, value.data + 8);
 		found = 1;
 	}
@@ -108,7 +94,7 @@ static int upstream_remote(struct lepton_repo *r, struct buf *name)
 	if (git_repository_head(&head, r->git) == 0 && git_reference_is_branch(head)) {
 		struct buf key = BUF_INIT;
 		buf_addf(&key, "branch.%s.remote", git_reference_shorthand(head));
-		found = config_string(r, key.data, name);
+		found = repo_config_string(r, key.data, name);
 		buf_release(&key);
 	}
 	git_reference_free(head);
@@ -155,7 +141,7 @@ int remote_store_url(struct lepton_repo *r, const char *remote_name, struct buf 
 		buf_addstr(url, remote_name + 8);
 		goto done;
 	}
-	if (config_string(r, "lepton.url", url) || leptonconfig_url(r, url))
+	if (repo_config_string(r, "lepton.url", url) || leptonconfig_url(r, url))
 		goto done;
 	if (remote_name) {
 		err =

@@ -104,6 +104,17 @@ git_config *repo_config(struct lepton_repo *r)
 	return r->config;
 }
 
+int repo_config_string(struct lepton_repo *r, const char *key, struct buf *out)
+{
+	git_config *cfg = repo_config(r);
+	git_buf value = { 0 };
+	int found = cfg && git_config_get_string_buf(&value, cfg, key) == 0;
+	if (found)
+		buf_addstr(out, value.ptr);
+	git_buf_dispose(&value);
+	return found;
+}
+
 int repo_config_int(struct lepton_repo *r, const char *key, int def)
 {
 	git_config *cfg = repo_config(r);

@@ -46,6 +46,9 @@ int repo_previous_version(struct lepton_repo *r, struct lepton_store *s, const c
  * owned by r.  NULL if it cannot be read. */
 git_config *repo_config(struct lepton_repo *r);
 
+/* A string from the repository's configuration appended to out: 1 when
+ * the key is set, 0 when not. */
+int repo_config_string(struct lepton_repo *r, const char *key, struct buf *out);
 /* Integer and boolean config of the repository (with global and system). */
 int repo_config_int(struct lepton_repo *r, const char *key, int def);
 int repo_config_bool(struct lepton_repo *r, const char *key, int def);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "filter.h"
 #include "manifest.h"
 #include "remote.h"
 #include "repo.h"
@@ -172,14 +173,11 @@ static int is_relative_path(const char *url)
  */
 static void absolutise_url(struct helper *h)
 {
-	struct buf key = BUF_INIT, url = BUF_INIT, out = BUF_INIT;
-	git_config *cfg = repo_config(&h->repo);
-	git_buf value = { 0 };
+	struct buf key = BUF_INIT, url = BUF_INIT, value = BUF_INIT, out = BUF_INIT;
 
 	buf_addf(&key, "remote.%s.url", h->remote_name);
 	buf_addf(&url, "lepton::%s", h->url);
-	if (cfg && git_config_get_string_buf(&value, cfg, key.data) == 0 &&
-	    !strcmp(value.ptr, url.data)) {
+	if (repo_config_string(&h->repo, key.data, &value) && !strcmp(value.data, url.data)) {
 		char *abs = realpath(backend_local_path(remote_store_backend(h->rs)), NULL);
 		buf_reset(&url);
 		buf_addf(&url, "lepton::%s",
@@ -187,9 +185,9 @@ static void absolutise_url(struct helper *h)
 		run_git(&out, "config", key.data, url.data, (char *)NULL);
 		free(abs);
 	}
-	git_buf_dispose(&value);
 	buf_release(&key);
 	buf_release(&url);
+	buf_release(&value);
 	buf_release(&out);
 }
 
@@ -205,10 +203,9 @@ static void prefetch_checkout(struct helper *h, const struct manifest *m, char *
 	struct pointer_list pointers = { 0 };
 	struct transfer_stats st;
 	struct lepton_oid *oids = NULL;
-	const char *skip = getenv("GIT_LEPTON_SKIP_SMUDGE");
 	int wanted = 0;
 
-	if (skip && *skip && strcmp(skip, "0") && strcmp(skip, "false"))
+	if (filter_skip_smudge())
 		return;
 	for (size_t i = 0; tip && i < nr; i++)
 		wanted |= !strcmp(wants[i], tip);
