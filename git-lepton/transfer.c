@@ -339,54 +339,63 @@ struct outgoing {
 	uint64_t bytes;
 };
 
-/* Upload a finished pack writer's pack: the pack, then its index (the
- * index makes it visible), both named by the index's hash.  The index stays
- * in the cache; final_name (if not NULL) gets the name. */
-static int upload_pack(struct remote_store *rs, struct pack_writer *w, struct buf *final_name)
+/*
+ * Put a local pack and its index on the remote: the pack (as a hard link
+ * with link, which may answer 1: not possible here), then its index, which
+ * makes it visible; both named by the index's hash.  The index stays in
+ * the cache; final_name (if not NULL) gets the name.
+ */
+static int put_pack(struct remote_store *rs, const char *pack_path, const char *idx_path, int link,
+		    struct buf *final_name)
 {
-	struct buf name = BUF_INIT, path = BUF_INIT, key = BUF_INIT, idx = BUF_INIT;
-	struct buf final = BUF_INIT;
+	struct buf idx = BUF_INIT, key = BUF_INIT, final = BUF_INIT, cache = BUF_INIT;
 	struct lepton_oid id;
 	char hex[OID_HEXSZ + 1];
 	int err;
 
-	if ((err = pack_writer_commit(w, rs->cache_tmp, rs->cache_tmp, 0, &name)))
+	if ((err = buf_read_file(&idx, idx_path)))
 		goto done;
-	buf_addf(&path, "%s/%s.idx", rs->cache_tmp, name.data);
-	if ((err = buf_read_file(&idx, path.data)))
-		goto cleanup;
 	sha256_buffer(&id, idx.data, idx.len);
 	buf_addf(&final, "pack-%s", oid_to_hex(hex, &id));
-
 	buf_addf(&key, "packs/%s.pack", final.data);
-	buf_reset(&path);
-	buf_addf(&path, "%s/%s.pack", rs->cache_tmp, name.data);
-	if ((err = backend_put_file(rs->b, key.data, path.data)))
-		goto cleanup;
+	err = link ? backend_put_link(rs->b, key.data, pack_path)
+		   : backend_put_file(rs->b, key.data, pack_path);
+	if (err)
+		goto done;
 	buf_reset(&key);
 	buf_addf(&key, "packs/%s.idx", final.data);
 	if ((err = backend_put(rs->b, key.data, idx.data, idx.len)))
-		goto cleanup;
-	buf_reset(&path);
-	buf_addf(&path, "%s/%s.idx", rs->cache_dir, final.data);
+		goto done;
+	buf_addf(&cache, "%s/%s.idx", rs->cache_dir, final.data);
 	if (!have_cached(rs, final.data) &&
-	    !(err = write_file_atomic(rs->cache_tmp, path.data, idx.data, idx.len, 0)))
+	    !(err = write_file_atomic(rs->cache_tmp, cache.data, idx.data, idx.len, 0)))
 		err = add_cached(rs, final.data);
 	if (!err && final_name)
 		buf_addstr(final_name, final.data);
-cleanup:
-	buf_reset(&path);
-	buf_addf(&path, "%s/%s.pack", rs->cache_tmp, name.data);
-	unlink(path.data);
-	buf_reset(&path);
-	buf_addf(&path, "%s/%s.idx", rs->cache_tmp, name.data);
-	unlink(path.data);
 done:
-	buf_release(&name);
-	buf_release(&path);
-	buf_release(&key);
 	buf_release(&idx);
+	buf_release(&key);
 	buf_release(&final);
+	buf_release(&cache);
+	return err;
+}
+
+/* Upload a finished pack writer's pack (written in the cache's tmp/). */
+static int upload_pack(struct remote_store *rs, struct pack_writer *w, struct buf *final_name)
+{
+	struct buf name = BUF_INIT, pack = BUF_INIT, idx = BUF_INIT;
+	int err = pack_writer_commit(w, rs->cache_tmp, rs->cache_tmp, 0, &name);
+
+	if (!err) {
+		buf_addf(&pack, "%s/%s.pack", rs->cache_tmp, name.data);
+		buf_addf(&idx, "%s/%s.idx", rs->cache_tmp, name.data);
+		err = put_pack(rs, pack.data, idx.data, 0, final_name);
+		unlink(pack.data);
+		unlink(idx.data);
+	}
+	buf_release(&name);
+	buf_release(&pack);
+	buf_release(&idx);
 	return err;
 }
 
@@ -454,36 +463,13 @@ static struct pack_tally *tally_find(struct pack_tally *t, size_t nr, const stru
  * pack, by its index's hash): 0 when linked, 1 when it must be copied. */
 static int link_pack(struct remote_store *rs, struct pack *p)
 {
-	struct buf idx_path = BUF_INIT, idx = BUF_INIT, key = BUF_INIT, final = BUF_INIT;
-	struct buf cache = BUF_INIT;
-	struct lepton_oid id;
-	char hex[OID_HEXSZ + 1];
-	size_t len = strlen(p->path);
+	struct buf idx = BUF_INIT;
 	int err;
 
-	buf_add(&idx_path, p->path, len - 5); /* ".pack" */
-	buf_addstr(&idx_path, ".idx");
-	if ((err = buf_read_file(&idx, idx_path.data)))
-		goto done;
-	sha256_buffer(&id, idx.data, idx.len);
-	buf_addf(&final, "pack-%s", oid_to_hex(hex, &id));
-	buf_addf(&key, "packs/%s.pack", final.data);
-	if ((err = backend_put_link(rs->b, key.data, p->path)))
-		goto done;
-	buf_reset(&key);
-	buf_addf(&key, "packs/%s.idx", final.data);
-	if ((err = backend_put(rs->b, key.data, idx.data, idx.len)))
-		goto done;
-	buf_addf(&cache, "%s/%s.idx", rs->cache_dir, final.data);
-	if (!have_cached(rs, final.data) &&
-	    !(err = write_file_atomic(rs->cache_tmp, cache.data, idx.data, idx.len, 0)))
-		err = add_cached(rs, final.data);
-done:
-	buf_release(&idx_path);
+	buf_add(&idx, p->path, strlen(p->path) - 5); /* ".pack" */
+	buf_addstr(&idx, ".idx");
+	err = put_pack(rs, p->path, idx.data, 1, NULL);
 	buf_release(&idx);
-	buf_release(&key);
-	buf_release(&final);
-	buf_release(&cache);
 	return err;
 }
 
