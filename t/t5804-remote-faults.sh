@@ -270,4 +270,32 @@ test_expect_success 'a fetch beside a stale lock still works' '
 	test "$(git -C check rev-parse HEAD)" = "$(git -C src rev-parse main)"
 '
 
+test_expect_success 'a damaged refs manifest: clone, push and fsck say so, nothing is written' '
+	cp "$STORE/git/refs" refs.saved &&
+	test_when_finished "cp refs.saved \"\$STORE/git/refs\"" &&
+	printf "lepton refs 1\nref nothex refs/heads/main\n" >"$STORE/git/refs" &&
+	cp "$STORE/git/refs" refs.damaged &&
+	rm -rf damaged-clone &&
+	test_must_fail git clone -q "$URL" damaged-clone 2>err &&
+	cat err >&3 &&
+	test_grep "refs manifest line 2 is malformed" err &&
+	echo more >src/after-damage.txt &&
+	git -C src add after-damage.txt &&
+	git -C src commit -q -m "after damage" &&
+	test_must_fail git -C src push origin main 2>err &&
+	test_grep "refs manifest" err &&
+	test_cmp refs.damaged "$STORE/git/refs" &&
+	test_must_fail git -C src lepton fsck --remote origin >out &&
+	test_grep "error: remote refs manifest" out
+'
+
+test_expect_success 'a manifest of a later format asks for an upgrade' '
+	cp "$STORE/git/refs" refs.saved &&
+	test_when_finished "cp refs.saved \"\$STORE/git/refs\"" &&
+	printf "lepton refs 2\n" >"$STORE/git/refs" &&
+	test_must_fail git ls-remote "$URL" 2>err &&
+	test_grep "lepton refs 2" err &&
+	test_grep "reads .lepton refs 1." err
+'
+
 test_done
