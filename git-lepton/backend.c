@@ -1,87 +1,79 @@
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-#include <dirent.h>
 
-#include "backend.h"
+#include "backend-impl.h"
 #include "error.h"
-#include "hash.h"
-#include "testpoint.h"
 #include "banned.h"
 
 /*
- * The directory backend.  Objects are files under the root; every put goes
- * to tmp/ and is renamed into place.  The compare-and-swap takes
- * `<key>.lock` (created exclusively, as git takes index.lock), compares the
- * etag (XXH3 and size of the current bytes) and renames the new object over
- * the old one before dropping the lock: two processes never interleave, and
- * a loser sees LEPTON_ECONFLICT.
+ * The store behind a lepton:: URL, by scheme: s3:// is an S3 bucket (AWS
+ * or any S3-compatible service), http:// and https:// a WebDAV server,
+ * file:// or a plain path a directory.  Each implementation lives in
+ * backend-<kind>.c; this file picks one and supplies the optional calls.
  */
 
-#define LOCK_WAIT_MS 20000 /* how long a writer waits for another's lock */
+static char *remote_name;
 
-struct backend {
-	char *name; /* as given, for messages */
-	char *root; /* absolute directory */
-};
-
-static int is_file_url(const char *url)
+void backend_set_remote(const char *remote)
 {
-	return !strncmp(url, "file://", 7);
+	free(remote_name);
+	remote_name = remote ? xstrdup(remote) : NULL;
+}
+
+const char *backend_remote(void)
+{
+	return remote_name;
+}
+
+static int has_scheme(const char *url, const char *scheme)
+{
+	size_t n = strlen(scheme);
+	return !strncasecmp(url, scheme, n) && !strncmp(url + n, "://", 3);
 }
 
 int backend_open(struct backend **out, const char *url)
 {
-	struct backend *b;
-	struct buf root = BUF_INIT;
-	const char *path = url;
-
 	*out = NULL;
-	if (is_file_url(url)) {
-		path = url + 7;
-		if (*path != '/')
-			return lepton_error_set(LEPTON_EINVALID,
-						"'%s': a file URL needs an absolute path "
-						"(file:///path)",
-						url);
-	} else if (strstr(url, "://")) {
-		return lepton_error_set(LEPTON_EINVALID,
-					"'%s': this git-lepton supports directory stores "
-					"(a path or file:// URL)",
-					url);
+	if (has_scheme(url, "s3"))
+		return backend_s3_open(out, url);
+	if (has_scheme(url, "http") || has_scheme(url, "https"))
+		return backend_http_open(out, url);
+	if (strstr(url, "://") && !has_scheme(url, "file")) {
+		char *shown = backend_redact_url(url);
+		int err = lepton_error_set(LEPTON_EINVALID,
+					   "'%s': unknown kind of store (use a path, file://, "
+					   "s3://bucket/prefix or https://host/path)",
+					   shown);
+		free(shown);
+		return err;
 	}
-	if (!*path)
-		return lepton_error_set(LEPTON_EINVALID, "empty store path");
-	if (*path != '/') {
-		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof(cwd)))
-			return lepton_error_errno(LEPTON_EIO, "cannot resolve '%s'", url);
-		buf_addf(&root, "%s/", cwd);
-	}
-	buf_addstr(&root, path);
-	while (root.len > 1 && root.data[root.len - 1] == '/')
-		buf_setlen(&root, root.len - 1);
+	return backend_dir_open(out, url);
+}
 
-	b = xcalloc(1, sizeof(*b));
-	b->name = xstrdup(url);
-	b->root = buf_detach(&root, NULL);
-	*out = b;
-	return 0;
+char *backend_redact_url(const char *url)
+{
+	const char *scheme = strstr(url, "://");
+	const char *host, *at, *slash;
+	struct buf out = BUF_INIT;
+
+	if (!scheme)
+		return xstrdup(url);
+	host = scheme + 3;
+	slash = strchr(host, '/');
+	at = memchr(host, '@', slash ? (size_t)(slash - host) : strlen(host));
+	if (!at)
+		return xstrdup(url);
+	buf_add(&out, url, host - url);
+	buf_addstr(&out, at + 1);
+	return buf_detach(&out, NULL);
 }
 
 void backend_free(struct backend *b)
 {
 	if (!b)
 		return;
+	b->ops->free(b);
 	free(b->name);
-	free(b->root);
 	free(b);
 }
 
@@ -90,147 +82,42 @@ const char *backend_name(const struct backend *b)
 	return b->name;
 }
 
+const char *backend_kind(const struct backend *b)
+{
+	return b->ops->kind;
+}
+
 const char *backend_local_path(const struct backend *b)
 {
-	return b->root;
-}
-
-static char *object_path(const struct backend *b, const char *key)
-{
-	struct buf p = BUF_INIT;
-	buf_addf(&p, "%s/%s", b->root, key);
-	return buf_detach(&p, NULL);
-}
-
-/* Create the directories leading to path (not path itself) below the
- * store's root, which must exist: a store that vanished in the middle of a
- * push is not made again piece by piece (backend_create() makes a root). */
-static int make_leading_dirs(const struct backend *b, const char *path)
-{
-	size_t root_len = strlen(b->root);
-	struct stat st;
-	char *copy;
-	int err = 0;
-
-	if (stat(b->root, &st) < 0)
-		return lepton_error_errno(LEPTON_ENOTFOUND, "store '%s' is gone", b->name);
-	if (!S_ISDIR(st.st_mode))
-		return lepton_error_set(LEPTON_EINVALID, "store '%s' is not a directory", b->name);
-	copy = xstrdup(path);
-	for (char *slash = strchr(copy + root_len + 1, '/'); slash;
-	     slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (mkdir(copy, 0777) < 0 && errno != EEXIST) {
-			err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", copy);
-			break;
-		}
-		*slash = '/';
-	}
-	free(copy);
-	return err;
+	return b->ops->local_path ? b->ops->local_path(b) : NULL;
 }
 
 int backend_create(struct backend *b)
 {
-	char *copy = xstrdup(b->root);
-	int err = 0;
-
-	for (char *p = copy + 1;; p++) {
-		char c = *p;
-		if (c && c != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0777) < 0 && errno != EEXIST) {
-			err = lepton_error_errno(LEPTON_EIO, "cannot create store '%s'", b->name);
-			break;
-		}
-		if (!c)
-			break;
-		*p = c;
-	}
-	free(copy);
-	return err;
+	return b->ops->create(b);
 }
 
-static int open_object(const struct backend *b, const char *key, int *fd)
+static int sink_buf(void *data, const void *bytes, size_t len)
 {
-	char *path = object_path(b, key);
-	int err = 0;
-
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (*fd < 0)
-		err = errno == ENOENT ? lepton_error_set(LEPTON_ENOTFOUND,
-							 "'%s' is not in store '%s'", key, b->name)
-				      : lepton_error_errno(LEPTON_EIO, "cannot open '%s'", path);
-	free(path);
-	return err;
+	return buf_add(data, bytes, len);
 }
 
 int backend_get(struct backend *b, const char *key, struct buf *out)
 {
-	int fd, err = open_object(b, key, &fd);
-	if (err)
-		return err;
-	err = buf_read_fd(out, fd);
-	close(fd);
-	return err;
+	if (b->ops->get)
+		return b->ops->get(b, key, out);
+	return b->ops->get_stream(b, key, sink_buf, out);
 }
 
 int backend_get_range(struct backend *b, const char *key, uint64_t offset, uint64_t len,
 		      struct buf *out)
 {
-	int fd, err = open_object(b, key, &fd);
-	ssize_t got = 0;
-
-	if (err)
-		return err;
-	if ((err = buf_grow(out, len)))
-		goto done;
-	while ((uint64_t)got < len) {
-		ssize_t n = pread(fd, out->data + out->len + got, len - got, offset + got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = lepton_error_errno(LEPTON_EIO, "cannot read '%s' of store '%s'", key,
-						 b->name);
-			goto done;
-		}
-		if (!n) {
-			err = lepton_error_set(LEPTON_ECORRUPT,
-					       "'%s' of store '%s' is shorter than expected", key,
-					       b->name);
-			goto done;
-		}
-		got += n;
-	}
-	buf_setlen(out, out->len + len);
-done:
-	close(fd);
-	return err;
+	return b->ops->get_range(b, key, offset, len, out);
 }
 
 int backend_get_stream(struct backend *b, const char *key, backend_sink_fn fn, void *data)
 {
-	static const size_t piece = 1 << 20;
-	char *bytes = xmalloc(piece);
-	int fd, err = open_object(b, key, &fd);
-
-	while (!err) {
-		ssize_t n = read(fd, bytes, piece);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			err = lepton_error_errno(LEPTON_EIO, "cannot read '%s' of store '%s'", key,
-						 b->name);
-		else if (!n)
-			break;
-		else
-			err = fn(data, bytes, n);
-	}
-	if (fd >= 0)
-		close(fd);
-	free(bytes);
-	return err;
+	return b->ops->get_stream(b, key, fn, data);
 }
 
 int backend_sink_fd(void *data, const void *bytes, size_t len)
@@ -240,341 +127,47 @@ int backend_sink_fd(void *data, const void *bytes, size_t len)
 
 int backend_exists(struct backend *b, const char *key)
 {
-	char *path = object_path(b, key);
-	struct stat st;
-	int ret = 1;
-
-	if (stat(path, &st) < 0)
-		ret = errno == ENOENT || errno == ENOTDIR
-			  ? 0
-			  : lepton_error_errno(LEPTON_EIO, "cannot look at '%s'", path);
-	free(path);
-	return ret;
-}
-
-static mode_t current_umask(void)
-{
-	static mode_t mask = (mode_t)-1;
-	if (mask == (mode_t)-1) {
-		mask = umask(022);
-		umask(mask);
-	}
-	return mask;
-}
-
-/* A new temporary file under <root>/tmp. */
-static int open_tmp(const struct backend *b, struct buf *tmp_path, int *fd)
-{
-	buf_addf(tmp_path, "%s/tmp/put-XXXXXX", b->root);
-	int err = make_leading_dirs(b, tmp_path->data);
-	if (err)
-		return err;
-	*fd = mkstemp(tmp_path->data);
-	if (*fd < 0)
-		return lepton_error_errno(LEPTON_EIO, "cannot write to store '%s'", b->name);
-	/* mkstemp makes 0600 files; a store shared by a team is read by all,
-	 * as far as the umask allows, and its objects are never written again */
-	fchmod(*fd, 0444 & ~current_umask());
-	return 0;
-}
-
-/* fsync and rename the temporary file into place. */
-static int commit_tmp(const struct backend *b, int fd, const char *tmp, const char *key)
-{
-	char *path = object_path(b, key);
-	int err = 0;
-
-	if (fsync(fd) < 0)
-		err = lepton_error_errno(LEPTON_EIO, "cannot write to store '%s'", b->name);
-	if (close(fd) < 0 && !err)
-		err = lepton_error_errno(LEPTON_EIO, "cannot write to store '%s'", b->name);
-	if (!err)
-		err = make_leading_dirs(b, path);
-	if (!err && rename(tmp, path) < 0)
-		err = lepton_error_errno(LEPTON_EIO, "cannot write '%s'", path);
-	if (err)
-		unlink(tmp);
-	free(path);
-	return err;
+	return b->ops->exists(b, key);
 }
 
 int backend_put(struct backend *b, const char *key, const void *data, size_t len)
 {
-	struct buf tmp = BUF_INIT;
-	int fd, err = open_tmp(b, &tmp, &fd);
-
-	if (!err && (err = write_all(fd, data, len))) {
-		close(fd);
-		unlink(tmp.data);
-		err = lepton_error_wrap(err, "cannot write to store '%s'", b->name);
-	} else if (!err) {
-		err = commit_tmp(b, fd, tmp.data, key);
-	}
-	buf_release(&tmp);
-	return err;
+	return b->ops->put(b, key, data, len);
 }
 
 int backend_put_file(struct backend *b, const char *key, const char *path)
 {
-	static const size_t piece = 1 << 20;
-	struct buf tmp = BUF_INIT;
-	char *bytes = NULL;
-	int in = -1, fd = -1, err;
-
-	in = open(path, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return lepton_error_errno(LEPTON_EIO, "cannot open '%s'", path);
-	if ((err = open_tmp(b, &tmp, &fd)))
-		goto done;
-	bytes = xmalloc(piece);
-	for (;;) {
-		ssize_t n = read_full(in, bytes, piece);
-		if (n < 0) {
-			err = lepton_error_errno(LEPTON_EIO, "cannot read '%s'", path);
-			break;
-		}
-		if (!n)
-			break;
-		if ((err = write_all(fd, bytes, n))) {
-			err = lepton_error_wrap(err, "cannot write to store '%s'", b->name);
-			break;
-		}
-	}
-	if (err) {
-		close(fd);
-		unlink(tmp.data);
-	} else {
-		err = commit_tmp(b, fd, tmp.data, key);
-	}
-done:
-	free(bytes);
-	close(in);
-	buf_release(&tmp);
-	return err;
+	return b->ops->put_file(b, key, path);
 }
 
 int backend_put_link(struct backend *b, const char *key, const char *path)
 {
-	struct buf tmp = BUF_INIT;
-	char *dest = object_path(b, key);
-	int err = 0;
-
-	buf_addf(&tmp, "%s/tmp/link-%ld-%lx", b->root, (long)getpid(), (unsigned long)rand());
-	if ((err = make_leading_dirs(b, tmp.data)) || (err = make_leading_dirs(b, dest))) {
-		/* the message says why */
-	} else if (link(path, tmp.data) < 0) {
-		err = 1; /* another file system, or links refused: the caller copies */
-	} else if (rename(tmp.data, dest) < 0) {
-		err = lepton_error_errno(LEPTON_EIO, "cannot write '%s'", dest);
-		unlink(tmp.data);
-	}
-	buf_release(&tmp);
-	free(dest);
-	return err;
+	return b->ops->put_link ? b->ops->put_link(b, key, path) : 1;
 }
 
 int backend_list(struct backend *b, const char *prefix, int (*fn)(void *data, const char *name),
 		 void *data)
 {
-	char *path = object_path(b, prefix);
-	DIR *d = opendir(path);
-	struct dirent *e;
-	int err = 0;
-
-	if (!d) {
-		if (errno != ENOENT)
-			err = lepton_error_errno(LEPTON_EIO, "cannot list '%s'", path);
-		free(path);
-		return err;
-	}
-	while (!err && (e = readdir(d)))
-		if (e->d_name[0] != '.')
-			err = fn(data, e->d_name);
-	closedir(d);
-	free(path);
-	return err;
+	return b->ops->list(b, prefix, fn, data);
 }
 
 int backend_sweep(struct backend *b, long long age)
 {
-	struct buf dir = BUF_INIT, path = BUF_INIT;
-	time_t now = time(NULL);
-	struct dirent *e;
-	DIR *d;
-	int removed = 0;
-
-	buf_addf(&dir, "%s/tmp", b->root);
-	d = opendir(dir.data);
-	while (d && (e = readdir(d))) {
-		struct stat st;
-		if (e->d_name[0] == '.')
-			continue;
-		buf_reset(&path);
-		buf_addf(&path, "%s/%s", dir.data, e->d_name);
-		if (lstat(path.data, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime >= age &&
-		    unlink(path.data) == 0)
-			removed++;
-	}
-	if (d)
-		closedir(d);
-	buf_release(&dir);
-	buf_release(&path);
-	return removed;
+	return b->ops->sweep ? b->ops->sweep(b, age) : 0;
 }
 
 int backend_delete(struct backend *b, const char *key)
 {
-	char *path = object_path(b, key);
-	int err = 0;
-	if (unlink(path) < 0 && errno != ENOENT)
-		err = lepton_error_errno(LEPTON_EIO, "cannot remove '%s'", path);
-	free(path);
-	return err;
-}
-
-static void etag_of(struct buf *etag, const struct buf *bytes, int exists)
-{
-	buf_reset(etag);
-	if (exists)
-		buf_addf(etag, "%016llx-%zu", (unsigned long long)xxh3_64(bytes->data, bytes->len),
-			 bytes->len);
+	return b->ops->delete (b, key);
 }
 
 int backend_get_versioned(struct backend *b, const char *key, struct buf *out, struct buf *etag)
 {
-	struct buf bytes;
-	int err;
-
-	buf_init_limit(&bytes, out->limit);
-	err = backend_get(b, key, &bytes);
-	if (err == LEPTON_ENOTFOUND) {
-		lepton_error_clear();
-		etag_of(etag, &bytes, 0);
-		err = 0;
-	} else if (!err) {
-		etag_of(etag, &bytes, 1);
-		err = buf_add(out, bytes.data, bytes.len);
-	}
-	buf_release(&bytes);
-	return err;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-/*
- * A lock whose holder is gone: it names a process of this host that no
- * longer runs, and is older than any live holder keeps one (they hold it
- * for milliseconds).  Locks of other hosts are never broken: their holder
- * cannot be asked, and the message tells what to do.
- */
-static int lock_is_stale(const char *lock)
-{
-	char text[256], host[128];
-	long pid = 0;
-	struct stat st;
-	int fd = open(lock, O_RDONLY | O_CLOEXEC), stale = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, text, sizeof(text) - 1);
-	if (n > 0 && fstat(fd, &st) == 0 && time(NULL) - st.st_mtime >= 2) {
-		char theirs[128];
-		text[n] = '\0';
-		if (gethostname(host, sizeof(host)) == 0 &&
-		    sscanf(text, "%ld %127s", &pid, theirs) == 2 && pid > 0 &&
-		    !strcmp(theirs, host) && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
-			stale = 1;
-	}
-	close(fd);
-	return stale;
-}
-
-static long lock_wait_ms(void)
-{
-	/* the test suite shortens the wait for a lock that never goes */
-	const char *v = getenv("GIT_LEPTON_TEST_LOCK_WAIT_MS");
-	return v && *v ? strtol(v, NULL, 10) : LOCK_WAIT_MS;
-}
-
-static int take_lock(const struct backend *b, const char *lock)
-{
-	long waited = 0, step = 2, limit = lock_wait_ms();
-	char host[128] = "unknown", text[200];
-
-	gethostname(host, sizeof(host));
-	host[sizeof(host) - 1] = '\0';
-	snprintf(text, sizeof(text), "%ld %s\n", (long)getpid(), host);
-	int err = make_leading_dirs(b, lock);
-	if (err)
-		return err;
-	for (;;) {
-		int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		if (fd >= 0) {
-			err = write_all(fd, text, strlen(text));
-			close(fd);
-			if (err)
-				unlink(lock);
-			return err;
-		}
-		if (errno != EEXIST)
-			return lepton_error_errno(LEPTON_EIO, "cannot create '%s'", lock);
-		if (lock_is_stale(lock)) {
-			unlink(lock); /* its holder was killed while holding it */
-			continue;
-		}
-		if (waited >= limit)
-			return lepton_error_set(LEPTON_ERR,
-						"cannot lock '%s': another push has held it for "
-						"%ld s; if no push is running, remove that file",
-						lock, waited / 1000);
-		/* concurrent pushers hold the lock for milliseconds: back off a little,
-		 * with some spread so they do not wake together */
-		sleep_ms(step + rand() % (step + 1));
-		waited += step;
-		if (step < 100)
-			step *= 2;
-	}
+	return b->ops->get_versioned(b, key, out, etag);
 }
 
 int backend_put_if(struct backend *b, const char *key, const void *data, size_t len,
 		   const char *etag)
 {
-	char *path = object_path(b, key);
-	struct buf lock = BUF_INIT, current = BUF_INIT, now = BUF_INIT, tmp = BUF_INIT;
-	int fd, err;
-
-	buf_addf(&lock, "%s.lock", path);
-	if ((err = take_lock(b, lock.data)))
-		goto done;
-	if ((err = backend_get_versioned(b, key, &current, &now)))
-		goto unlock;
-	if (strcmp(now.data ? now.data : "", etag ? etag : "")) {
-		err = lepton_error_set(LEPTON_ECONFLICT, "'%s' of store '%s' changed meanwhile",
-				       key, b->name);
-		goto unlock;
-	}
-	test_point("push-refs-locked");
-	if ((err = open_tmp(b, &tmp, &fd)))
-		goto unlock;
-	if ((err = write_all(fd, data, len))) {
-		close(fd);
-		unlink(tmp.data);
-		goto unlock;
-	}
-	err = commit_tmp(b, fd, tmp.data, key);
-	test_point("push-refs-written");
-unlock:
-	unlink(lock.data);
-done:
-	buf_release(&lock);
-	buf_release(&current);
-	buf_release(&now);
-	buf_release(&tmp);
-	free(path);
-	return err;
+	return b->ops->put_if(b, key, data, len, etag);
 }

@@ -19,12 +19,20 @@
 
 struct backend;
 
-/* Kinds of URL this build understands: a path or file:// URL.  out gets a
- * handle even when nothing exists there yet; `what` names the store in
- * messages (the URL without credentials). */
+/* Open the store at url: a path or file:// URL (a directory),
+ * s3://bucket/prefix (S3 or a compatible service) or http(s)://host/path
+ * (WebDAV).  out gets a handle even when nothing exists there yet. */
 int backend_open(struct backend **out, const char *url);
 void backend_free(struct backend *b);
+/* The URL without credentials, for messages. */
 const char *backend_name(const struct backend *b);
+/* The git remote whose URL the next stores come from (NULL: none): its
+ * lepton.<remote>.* settings (endpoint, region, pathstyle) apply. */
+void backend_set_remote(const char *remote);
+const char *backend_remote(void);
+
+/* "directory", "s3" or "webdav". */
+const char *backend_kind(const struct backend *b);
 
 /* A local path for the store when it is a directory (NULL otherwise):
  * directory stores are opened as a local store for fsck and gc. */

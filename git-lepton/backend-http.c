@@ -1,0 +1,15 @@
+#include <stdlib.h>
+
+#include "backend-impl.h"
+#include "error.h"
+#include "banned.h"
+
+int backend_http_open(struct backend **out, const char *url)
+{
+	char *shown = backend_redact_url(url);
+	int err =
+	    lepton_error_set(LEPTON_EINVALID, "'%s': WebDAV stores are not in this build", shown);
+	*out = NULL;
+	free(shown);
+	return err;
+}
