@@ -8,6 +8,7 @@
 #include "oidset.h"
 #include "pointer.h"
 #include "remote.h"
+#include "backend.h"
 #include "run.h"
 #include "banned.h"
 
@@ -135,8 +136,11 @@ int remote_store_url(struct lepton_repo *r, const char *remote_name, struct buf 
 	int err = 0;
 
 	buf_reset(url);
-	if (remote_name && lepton_url_of_remote(r, remote_name, url))
+	backend_set_remote(NULL);
+	if (remote_name && lepton_url_of_remote(r, remote_name, url)) {
+		backend_set_remote(remote_name);
 		goto done;
+	}
 	if (remote_name && !strncmp(remote_name, LEPTON_PREFIX, 8)) {
 		buf_addstr(url, remote_name + 8);
 		goto done;
@@ -152,11 +156,18 @@ int remote_store_url(struct lepton_repo *r, const char *remote_name, struct buf 
 				     remote_name);
 		goto done;
 	}
-	if ((upstream_remote(r, &name) && lepton_url_of_remote(r, name.data, url)) ||
-	    lepton_url_of_remote(r, "origin", url))
+	if (upstream_remote(r, &name) && lepton_url_of_remote(r, name.data, url)) {
+		backend_set_remote(name.data);
 		goto done;
-	if (only_remote(r, &name) && lepton_url_of_remote(r, name.data, url))
+	}
+	if (lepton_url_of_remote(r, "origin", url)) {
+		backend_set_remote("origin");
 		goto done;
+	}
+	if (only_remote(r, &name) && lepton_url_of_remote(r, name.data, url)) {
+		backend_set_remote(name.data);
+		goto done;
+	}
 	err = lepton_error_set(LEPTON_ENOTFOUND,
 			       "no remote store: add a lepton:: remote, set lepton.url, or commit "
 			       "a .leptonconfig with '[lepton] url = <store>'");

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "error.h"
 #include "filter.h"
 #include "manifest.h"
@@ -175,6 +176,8 @@ static void absolutise_url(struct helper *h)
 {
 	struct buf key = BUF_INIT, url = BUF_INIT, value = BUF_INIT, out = BUF_INIT;
 
+	if (!backend_local_path(remote_store_backend(h->rs)))
+		return; /* an s3:// or http(s):// URL is absolute already */
 	buf_addf(&key, "remote.%s.url", h->remote_name);
 	buf_addf(&url, "lepton::%s", h->url);
 	if (repo_config_string(&h->repo, key.data, &value) && !strcmp(value.data, url.data)) {
@@ -666,6 +669,8 @@ int main(int argc, const char **argv)
 	}
 	h.remote_name = argv[1];
 	h.url = argc == 3 ? argv[2] : argv[1];
+	/* `git push lepton::URL` names no remote: argv[1] is the URL itself */
+	backend_set_remote(argc == 3 && strcmp(argv[1], argv[2]) ? argv[1] : NULL);
 	if (!strncmp(h.url, "lepton::", 8))
 		h.url += 8;
 	h.verbosity = 1;
