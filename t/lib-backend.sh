@@ -567,7 +567,9 @@ start_fault_proxy () {
 		</dev/null >>"$BACKEND_DIR/fault-proxy.log" 2>&1 3>&- 4>&- 5>&- 6<&- 7>&- &
 	FAULT_PROXY_PID=$!
 	_sfp_n=0
-	until curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$FAULT_PROXY_PORT/"
+	# ready when it has forwarded and logged a first request
+	until curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$FAULT_PROXY_PORT/" &&
+		test -s "$FAULT_LOG"
 	do
 		_sfp_n=$(($_sfp_n + 1))
 		if test $_sfp_n -gt 100 || ! kill -0 $FAULT_PROXY_PID 2>/dev/null
