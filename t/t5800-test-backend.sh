@@ -11,6 +11,7 @@ on S3 and WebDAV.'
 
 . "$(dirname "$0")"/test-lib.sh
 LEPTON_TEST_BACKEND_AWARE=t
+LEPTON_TEST_BACKEND_INFRA=t
 . "$TEST_DIRECTORY"/lib-remote.sh
 
 # http_url [-s NAME] KEY: the HTTP URL of KEY in a store through the
