@@ -515,14 +515,29 @@ store_content_bytes () {
 	esac
 }
 
-# store_vanish / store_restore: the store goes away in the middle of
-# something and comes back: a directory store is moved away and back; a
-# server is stopped and started again on the same port (moto keeps
-# nothing, so the S3 store is saved first and loaded again).
+# store_vanish_prepare / store_vanish / store_restore: the store goes
+# away in the middle of something and comes back: a directory store is
+# moved away and back (what was made at its place meanwhile goes to
+# store.recreated); a server is stopped and started again on the same
+# port.  moto keeps nothing, so the S3 store is saved by
+# store_vanish_prepare (before the command, so that store_vanish is quick)
+# and loaded again as it was then.
+store_vanish_prepare () {
+	rm -rf "$TEST_TMP/vanished" "$TEST_TMP/vanished.keys"
+	case "$LEPTON_TEST_BACKEND" in
+	s3) store_save "$TEST_TMP/vanished" ;;
+	esac
+}
+
 store_vanish () {
 	case "$LEPTON_TEST_BACKEND" in
 	dir) mv "$STORE" "$STORE.gone" ;;
-	s3) store_save "$TEST_TMP/vanished" && backend_stop ;;
+	s3)
+		if ! test -f "$TEST_TMP/vanished.keys"
+		then
+			store_save "$TEST_TMP/vanished" || return 1
+		fi
+		backend_stop ;;
 	webdav) backend_stop ;;
 	esac
 }
@@ -541,7 +556,8 @@ store_restore () {
 		fi ;;
 	s3)
 		test -n "$BACKEND_PID" && return 0
-		backend_start && store_load "$TEST_TMP/vanished" ;;
+		backend_start && store_load "$TEST_TMP/vanished" &&
+		rm -rf "$TEST_TMP/vanished" "$TEST_TMP/vanished.keys" ;;
 	webdav)
 		test -n "$BACKEND_PID" && return 0
 		backend_start ;;
