@@ -136,7 +136,7 @@ then
 	command -v timeout >/dev/null && _probe_timeout="timeout 60"
 	$_probe_timeout git -C "$LS_REPO" ls-remote "lepton::$STORE_URL" \
 		</dev/null >/dev/null 2>"$TEST_TMP/backend-probe"
-	if grep -q "this git-lepton supports" "$TEST_TMP/backend-probe"
+	if grep -q -e "this git-lepton supports" -e "not in this build" "$TEST_TMP/backend-probe"
 	then
 		backend_cleanup_
 		say "1..0 # SKIP this build has no $LEPTON_TEST_BACKEND backend: $(head -n 1 "$TEST_TMP/backend-probe")"
