@@ -199,6 +199,10 @@ start_backend () {
 		command -v moto_server >/dev/null ||
 			backend_missing_ "moto_server is not installed"
 		command -v curl >/dev/null || backend_missing_ "curl is not installed"
+		# nothing of the caller's AWS setup may send the tests elsewhere
+		# (HOME is the test's, so ~/.aws is empty)
+		unset AWS_ENDPOINT_URL_S3 AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE \
+			AWS_SESSION_TOKEN AWS_PROFILE
 		AWS_ENDPOINT_URL= AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 		AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 		export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
