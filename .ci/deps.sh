@@ -3,7 +3,8 @@
 # not root, say exactly which are missing.  Used by `make deps` and .ci/run.
 set -e
 packages="build-essential make pkg-config git libgit2-dev libcurl4-openssl-dev libxxhash-dev
-libzstd-dev libssl-dev libcmocka-dev time perl openssl procps diffutils util-linux"
+libzstd-dev libssl-dev libcmocka-dev time perl openssl procps diffutils util-linux
+nginx libnginx-mod-http-dav-ext curl python3"
 optional="git-lfs"
 
 missing=
