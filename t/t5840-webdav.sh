@@ -60,11 +60,12 @@ test_done () {
 }
 
 PORT=$(free_port_) && AUTH_PORT=$(free_port_) && TLS_PORT=$(free_port_) &&
-NOLOCK_PORT=$(free_port_) || error "cannot find free ports"
+NOLOCK_PORT=$(free_port_) && BEARER_PORT=$(free_port_) || error "cannot find free ports"
 URL_BASE="http://127.0.0.1:$PORT"
 AUTH_BASE="http://127.0.0.1:$AUTH_PORT"
 TLS_BASE="https://127.0.0.1:$TLS_PORT"
 NOLOCK_BASE="http://127.0.0.1:$NOLOCK_PORT"
+BEARER_BASE="http://127.0.0.1:$BEARER_PORT"
 
 # dav_location_ EXTRA: a location serving WebDAV, with locks.
 dav_location_ () {
@@ -82,7 +83,8 @@ dav_location_ () {
 # dav_start_: nginx with WebDAV (plain, basic auth, no locks, TLS) on
 # free loopback ports, its roots in $DAV; stopped however the script ends.
 dav_start_ () {
-	mkdir -p "$DAV/plain" "$DAV/auth" "$DAV/tls" "$DAV/nolock" "$DAV_META/tmp" &&
+	mkdir -p "$DAV/plain" "$DAV/auth" "$DAV/tls" "$DAV/nolock" "$DAV/bearer" \
+		"$DAV_META/tmp" &&
 	if test "$(id -u)" = 0
 	then
 		user="user root;"
@@ -131,6 +133,14 @@ dav_start_ () {
 			listen 127.0.0.1:$AUTH_PORT;
 			root "$DAV/auth";
 			$(dav_location_ "auth_basic lepton; auth_basic_user_file \"$DAV_META/htpasswd\";")
+		}
+		server {
+			listen 127.0.0.1:$BEARER_PORT;
+			root "$DAV/bearer";
+			$(dav_location_ "if (\$http_authorization != \"Bearer token-4711\") {
+				add_header WWW-Authenticate \"Bearer realm=lepton\" always;
+				return 401;
+			}")
 		}
 		server {
 			listen 127.0.0.1:$NOLOCK_PORT;
@@ -335,6 +345,19 @@ test_expect_success 'credentials in the URL work and never show' '
 		clone "lepton::http://alice:bad-word@127.0.0.1:$AUTH_PORT/s" a5 2>err &&
 	test_grep "refused the user and password in its URL" err &&
 	test_grep ! "bad-word" err
+'
+
+test_expect_success 'lepton.httpAuth=bearer: the password goes as a bearer token' '
+	CRED_USER=token CRED_PASS=token-4711 git -C src -c lepton.httpAuth=bearer \
+		push "lepton::$BEARER_BASE/s" main 2>err &&
+	test_grep ! token-4711 err &&
+	git -C src remote add bearer "lepton::$BEARER_BASE/s" &&
+	test_must_fail env CRED_USER=token CRED_PASS=token-4711 \
+		git -C src fetch bearer 2>err &&
+	test_grep "refused the credentials" err &&
+	CRED_USER=token CRED_PASS=token-4711 git -C src -c lepton.bearer.httpAuth=bearer \
+		fetch bearer &&
+	git -C src rev-parse bearer/main
 '
 
 test_expect_success OPENSSL 'TLS: a self-signed certificate is refused by default' '
