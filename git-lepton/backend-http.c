@@ -722,6 +722,39 @@ static int move_into_place(struct http_backend *h, const char *tmp, const char *
 	return err;
 }
 
+static void etag_of(struct buf *etag, const struct buf *bytes);
+
+/*
+ * A MOVE sent again (its first reply was lost) finds its source gone: 404.
+ * Did the first one land?  Yes when key now holds data (its etag), or,
+ * without data (an immutable object), when key exists.
+ */
+static int moved_anyway(struct http_backend *h, const char *key, const struct http_response *res,
+			const void *data, size_t len)
+{
+	struct buf now = BUF_INIT, want = BUF_INIT, bytes;
+	int landed = 0;
+
+	if (res->status != 404 || res->attempts < 2)
+		return 0;
+	if (!data) {
+		landed = http_exists(&h->base, key) == 1;
+	} else {
+		buf_init_limit(&bytes, len + 1);
+		if (!get(h, key, 0, 0, 0, &bytes, NULL, NULL)) {
+			struct buf mine = { .data = (char *)data, .len = len };
+			etag_of(&now, &bytes);
+			etag_of(&want, &mine);
+			landed = !strcmp(now.data, want.data);
+		}
+		buf_release(&bytes);
+	}
+	lepton_error_clear();
+	buf_release(&now);
+	buf_release(&want);
+	return landed;
+}
+
 static int put_request(struct http_backend *h, const char *key, struct http_request *req)
 {
 	struct http_response res;
@@ -733,7 +766,7 @@ static int put_request(struct http_backend *h, const char *key, struct http_requ
 	if ((err = put_tmp(h, req, tmp.data)))
 		goto done;
 	err = move_into_place(h, tmp.data, key, NULL, &res);
-	if (!err && !ok(res.status))
+	if (!err && !ok(res.status) && !moved_anyway(h, key, &res, NULL, 0))
 		err = status_error(h, "MOVE", key, &res);
 	if (err)
 		discard_tmp(h, tmp.data);
@@ -1190,7 +1223,7 @@ static int http_put_if(struct backend *b, const char *key, const void *data, siz
 				       "the lock on '%s' of store '%s' was lost (it expired?); "
 				       "nothing was written",
 				       key, b->name);
-	else if (!err && !ok(res.status))
+	else if (!err && !ok(res.status) && !moved_anyway(h, key, &res, data ? data : "", len))
 		err = status_error(h, "MOVE", key, &res);
 	if (err)
 		discard_tmp(h, tmp.data);

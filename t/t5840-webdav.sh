@@ -124,10 +124,16 @@ dav_start_ () {
 		scgi_temp_path "$DAV_META/tmp/scgi";
 		client_max_body_size 0;
 		dav_ext_lock_zone zone=lk:1m timeout=20s;
+		dav_ext_lock_zone zone=short:1m timeout=2s;
 		server {
 			listen 127.0.0.1:$PORT;
 			root "$DAV/plain";
 			$(dav_location_)
+			location /short/ {
+				dav_methods PUT DELETE MKCOL COPY MOVE;
+				dav_ext_methods PROPFIND OPTIONS LOCK UNLOCK;
+				dav_ext_lock zone=short;
+			}
 		}
 		server {
 			listen 127.0.0.1:$AUTH_PORT;
@@ -268,6 +274,22 @@ test_expect_success 'a refs lock held elsewhere: the push waits, then says it ex
 	test_grep "expires by itself" err &&
 	curl -s -o /dev/null -X UNLOCK -H "Lock-Token: $token" "$URL_BASE/stores/one/git/refs" &&
 	git -C p1 push origin main
+'
+
+test_expect_success 'a push killed holding the refs lock: no refs, then the lock expires' '
+	test_must_fail env GIT_LEPTON_TEST_DIE_AT=push-refs-locked \
+		git -C src push "lepton::$URL_BASE/short/k" main &&
+	# the LOCK made an empty manifest: it reads as none
+	test_must_be_empty "$DAV/plain/short/k/git/refs" &&
+	git ls-remote "lepton::$URL_BASE/short/k" >refs 2>err &&
+	test_must_be_empty refs &&
+	test_must_fail env GIT_LEPTON_TEST_LOCK_WAIT_MS=100 \
+		git -C src push "lepton::$URL_BASE/short/k" main 2>err &&
+	test_grep "expires by itself" err &&
+	sleep 3 &&
+	git -C src push "lepton::$URL_BASE/short/k" main &&
+	git clone -q "lepton::$URL_BASE/short/k" k &&
+	test_cmp_bin "$DATA/m2" k/model.safetensors
 '
 
 test_expect_success 'gc --remote sweeps old temporary files, keeps recent ones' '
