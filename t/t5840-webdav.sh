@@ -221,6 +221,13 @@ test_expect_success 'the second version: push, fetch and pull' '
 	test_must_be_empty left
 '
 
+test_expect_success 'a store path with characters to escape' '
+	git -C src push "lepton::$URL_BASE/with%20a%20space/s~1" main &&
+	test_path_is_file "$DAV/plain/with a space/s~1/lepton-store" &&
+	git clone -q "lepton::$URL_BASE/with%20a%20space/s~1" sp &&
+	test_cmp_bin "$DATA/m2" sp/model.safetensors
+'
+
 # push_both: p1 and p2 push main at the same time; status.I and out.I
 # say how each went.
 push_both () {
