@@ -11,9 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "backend-impl.h"
+#include "dav-xml.h"
 #include "error.h"
 #include "hash.h"
 #include "http.h"
@@ -82,32 +81,6 @@ static struct http_backend *http_of(const struct backend *b)
 
 /* ---- URLs ---------------------------------------------------------------- */
 
-static int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static char *decode_n(const char *s, size_t len)
-{
-	struct buf out = BUF_INIT;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len && hex_value(s[i + 1]) >= 0 &&
-		    hex_value(s[i + 2]) >= 0) {
-			buf_addch(&out, hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-			i += 2;
-		} else {
-			buf_addch(&out, s[i]);
-		}
-	}
-	return buf_detach(&out, NULL);
-}
-
 static void object_url(const struct http_backend *h, const char *key, struct buf *out)
 {
 	buf_reset(out);
@@ -169,25 +142,25 @@ int backend_http_open(struct backend **out, const char *url)
 	h = xcalloc(1, sizeof(*h));
 	h->base.ops = &http_ops;
 	h->base.name = backend_redact_url(url);
-	h->protocol = decode_n(url, scheme_end - url);
+	h->protocol = dav_url_decode(url, scheme_end - url);
 	for (char *p = h->protocol; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p += 'a' - 'A';
-	h->host = decode_n(at ? at + 1 : auth, auth_end - (at ? at + 1 : auth));
+	h->host = dav_url_decode(at ? at + 1 : auth, auth_end - (at ? at + 1 : auth));
 	if (at) {
 		const char *colon = memchr(auth, ':', at - auth);
 		if (colon) {
-			h->user = decode_n(auth, colon - auth);
-			h->password = decode_n(colon + 1, at - colon - 1);
+			h->user = dav_url_decode(auth, colon - auth);
+			h->password = dav_url_decode(colon + 1, at - colon - 1);
 		} else {
-			h->url_user = decode_n(auth, at - auth);
+			h->url_user = dav_url_decode(auth, at - auth);
 		}
 	}
 	buf_addf(&b, "%s://%.*s%.*s", h->protocol, (int)(auth_end - (at ? at + 1 : auth)),
 		 at ? at + 1 : auth, (int)path_len, path);
 	h->base_url = buf_detach(&b, NULL);
-	h->base_path = decode_n(path, path_len);
-	h->cred_path = decode_n(path_len ? path + 1 : path, path_len ? path_len - 1 : 0);
+	h->base_path = dav_url_decode(path, path_len);
+	h->cred_path = dav_url_decode(path_len ? path + 1 : path, path_len ? path_len - 1 : 0);
 	h->bearer = config_says_bearer();
 	pthread_mutex_init(&h->cred_lock, NULL);
 	pthread_mutex_init(&h->dirs_lock, NULL);
@@ -810,87 +783,29 @@ static int http_put_file(struct backend *b, const char *key, const char *path)
 
 /* ---- PROPFIND -------------------------------------------------------------- */
 
-/*
- * A minimal reader of multistatus replies: elements are matched by local
- * name whatever their namespace prefix ("D:href", "d:href", "href").
- */
-
-/* The next tag at or after p (before end) with local name name: opening
- * when closing is 0. Returns where it starts, and *after where it ends. */
-static const char *find_tag(const char *p, const char *end, const char *name, int closing,
-			    const char **after)
-{
-	size_t n = strlen(name);
-	while (p < end && (p = memchr(p, '<', end - p))) {
-		const char *t = p + 1, *q;
-		int is_closing = t < end && *t == '/';
-		if (is_closing)
-			t++;
-		q = t;
-		while (q < end && *q != '>' && *q != ' ' && *q != '/' && *q != '\t' && *q != '\n' &&
-		       *q != '\r')
-			q++;
-		const char *colon = memchr(t, ':', q - t);
-		const char *local = colon ? colon + 1 : t;
-		const char *gt = memchr(q, '>', end - q);
-		if (!gt)
-			return NULL;
-		if (is_closing == closing && (size_t)(q - local) == n && !memcmp(local, name, n)) {
-			*after = gt + 1;
-			return p;
-		}
-		p = gt + 1;
-	}
-	return NULL;
-}
-
-/* The text of the first element name within [p, end), decoded, or NULL. */
-static char *element_text(const char *p, const char *end, const char *name)
-{
-	const char *start, *stop, *after, *ignored;
-	struct buf text = BUF_INIT;
-
-	if (!(start = find_tag(p, end, name, 0, &after)))
-		return NULL;
-	if (after[-2] == '/')
-		return xstrdup(""); /* <name/> */
-	if (!(stop = find_tag(after, end, name, 1, &ignored)))
-		return NULL;
-	for (const char *c = after; c < stop; c++) {
-		static const struct {
-			const char *entity;
-			char ch;
-		} entities[] = { { "&amp;", '&' },
-				 { "&lt;", '<' },
-				 { "&gt;", '>' },
-				 { "&quot;", '"' },
-				 { "&apos;", '\'' } };
-		size_t i;
-		for (i = 0; i < sizeof(entities) / sizeof(entities[0]); i++) {
-			size_t n = strlen(entities[i].entity);
-			if ((size_t)(stop - c) >= n && !memcmp(c, entities[i].entity, n)) {
-				buf_addch(&text, entities[i].ch);
-				c += n - 1;
-				break;
-			}
-		}
-		if (i == sizeof(entities) / sizeof(entities[0]))
-			buf_addch(&text, *c);
-	}
-	buf_rtrim(&text);
-	start = text.data;
-	while (*start == ' ' || *start == '\n' || *start == '\t' || *start == '\r')
-		start++;
-	char *out = xstrdup(start);
-	buf_release(&text);
-	return out;
-}
-
 struct dav_entry {
 	const char *name; /* the last path segment */
 	int collection;
 	time_t modified; /* 0 when not given */
 };
+
+struct propfind_state {
+	struct http_backend *h;
+	const char *self; /* the collection listed: not one of its members */
+	int (*fn)(struct http_backend *h, void *data, const struct dav_entry *e);
+	void *data;
+};
+
+static int propfind_member(void *data, const struct dav_member *m)
+{
+	struct propfind_state *pf = data;
+	const char *slash = strrchr(m->path, '/');
+	struct dav_entry e = { slash ? slash + 1 : m->path, m->collection, m->modified };
+
+	if (!strcmp(m->path, pf->self) || !*e.name)
+		return 0;
+	return pf->fn(pf->h, pf->data, &e);
+}
 
 /* PROPFIND (Depth: 1) of the collection prefix; fn gets each member.  A
  * missing collection has no members. */
@@ -908,7 +823,7 @@ static int propfind(struct http_backend *h, const char *prefix,
 	struct http_request req;
 	struct http_response res;
 	struct buf url = BUF_INIT, reply, self = BUF_INIT;
-	const char *p, *end, *after;
+	struct propfind_state pf;
 	int err;
 
 	buf_init_limit(&reply, LIST_MAX);
@@ -937,42 +852,11 @@ static int propfind(struct http_backend *h, const char *prefix,
 		err = status_error(h, "PROPFIND", *prefix ? prefix : "/", &res);
 		goto done;
 	}
-	p = reply.data;
-	end = reply.data + reply.len;
-	while (!err && (p = find_tag(p, end, "response", 0, &after))) {
-		const char *stop = find_tag(after, end, "response", 1, &p);
-		char *href, *path, *modified;
-		const char *ignored;
-		struct dav_entry e = { 0 };
-		size_t len;
-
-		if (!stop)
-			break;
-		href = element_text(after, stop, "href");
-		if (!href)
-			continue;
-		/* an absolute URL or an absolute path */
-		path = href;
-		if (strstr(path, "://")) {
-			path = strstr(path, "://") + 3;
-			path += strcspn(path, "/");
-		}
-		path = decode_n(path, strlen(path));
-		len = strlen(path);
-		while (len && path[len - 1] == '/')
-			path[--len] = '\0';
-		e.name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-		e.collection = find_tag(after, stop, "collection", 0, &ignored) != NULL;
-		modified = element_text(after, stop, "getlastmodified");
-		if (modified && *modified)
-			e.modified =
-			    curl_getdate(modified, NULL) > 0 ? curl_getdate(modified, NULL) : 0;
-		if (strcmp(path, self.data) && *e.name)
-			err = fn(h, data, &e);
-		free(modified);
-		free(path);
-		free(href);
-	}
+	pf.h = h;
+	pf.self = self.data;
+	pf.fn = fn;
+	pf.data = data;
+	err = dav_multistatus(reply.data, reply.len, propfind_member, &pf);
 done:
 	http_response_release(&res);
 	buf_release(&url);
@@ -1109,11 +993,7 @@ static int take_lock(struct http_backend *h, const char *key, struct buf *token)
 		if ((err = dav_perform(h, &req, &res)))
 			break;
 		if (ok(res.status)) {
-			const char *lt, *after;
-			char *t = NULL;
-			if ((lt = find_tag(reply.data, reply.data + reply.len, "locktoken", 0,
-					   &after)))
-				t = element_text(after, reply.data + reply.len, "href");
+			char *t = dav_lock_token(reply.data, reply.len);
 			if (!t || !*t)
 				err = lepton_error_set(LEPTON_EIO,
 						       "store '%s' granted a lock on '%s' without "
