@@ -349,6 +349,16 @@ test_expect_success 'basic auth: the helper gives the password, which is approve
 	test_grep ! secret-sesame err
 '
 
+test_expect_success 'GIT_CURL_VERBOSE traces requests without the credentials' '
+	secret64=$(printf alice:secret-sesame | base64) &&
+	CRED_USER=alice CRED_PASS=secret-sesame GIT_CURL_VERBOSE=1 \
+		git clone -q "lepton::$AUTH_BASE/s" a6 2>err &&
+	test_grep "> GET /s/lepton-store" err &&
+	test_grep "Authorization: <redacted>" err &&
+	test_grep ! "$secret64" err &&
+	test_grep ! secret-sesame err
+'
+
 test_expect_success 'a wrong password: a clear error, the credential rejected, not printed' '
 	: >cred.log &&
 	test_must_fail env CRED_USER=alice CRED_PASS=wrong-guess \
