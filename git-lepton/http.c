@@ -413,6 +413,45 @@ static struct curl_slist *build_headers(const struct http_request *req, const st
 	return list;
 }
 
+/* GIT_CURL_VERBOSE's trace, as git prints it: the text and headers, with
+ * credentials (basic auth is a password in base64) redacted. */
+static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
+{
+	const char *prefix;
+
+	(void)h;
+	(void)userp;
+	switch (type) {
+	case CURLINFO_TEXT:
+		prefix = "* ";
+		break;
+	case CURLINFO_HEADER_IN:
+		prefix = "< ";
+		break;
+	case CURLINFO_HEADER_OUT:
+		prefix = "> ";
+		break;
+	default:
+		return 0; /* bodies are not traced */
+	}
+	while (size) {
+		const char *nl = memchr(data, '\n', size);
+		size_t n = nl ? (size_t)(nl - data) + 1 : size;
+		const char *colon = memchr(data, ':', n);
+		size_t name = colon ? (size_t)(colon - data) : 0;
+
+		if (type == CURLINFO_HEADER_OUT && colon &&
+		    ((name == 13 && !strncasecmp(data, "authorization", 13)) ||
+		     (name == 19 && !strncasecmp(data, "proxy-authorization", 19))))
+			fprintf(stderr, "%s%.*s: <redacted>\n", prefix, (int)name, data);
+		else
+			fprintf(stderr, "%s%.*s%s", prefix, (int)n, data, nl ? "" : "\n");
+		data += n;
+		size -= n;
+	}
+	return 0;
+}
+
 static void setup(struct http_client *c, CURL *h, const struct http_request *req, struct attempt *a,
 		  struct curl_slist *headers, char *errbuf)
 {
@@ -436,8 +475,10 @@ static void setup(struct http_client *c, CURL *h, const struct http_request *req
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->opt.ca_info);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "git-lepton");
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (c->opt.verbose)
+	if (c->opt.verbose) {
 		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+	}
 
 	if (req->aws_sigv4) {
 		curl_easy_setopt(h, CURLOPT_AWS_SIGV4, req->aws_sigv4);

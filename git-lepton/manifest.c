@@ -221,7 +221,7 @@ int manifest_index_pack(struct backend *b, const char *name, const char *git_dir
 			const char *tmp_path)
 {
 	struct buf key = BUF_INIT, out = BUF_INIT, arg = BUF_INIT;
-	struct run_opts opts = { tmp_path, 1 };
+	struct run_opts opts = { .stdin_path = tmp_path, .stdout_to_stderr = 1 };
 	int fd, err, code;
 
 	buf_addf(&key, "git/packs/%s.pack", name);

@@ -305,7 +305,7 @@ int pointers_reachable(struct pointer_list *out, struct lepton_repo *r, const ch
 		       size_t nr, int no_walk, const char *include, const char *exclude)
 {
 	struct buf input = BUF_INIT, tmp = BUF_INIT, objects = BUF_INIT;
-	struct run_opts opts = { NULL, 0 };
+	struct run_opts opts = { .stdin_path = NULL };
 	struct oidset seen = { 0 };
 	git_odb *odb = NULL;
 	const char **argv = NULL;

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,23 @@ int run_command(const char *const *argv, struct buf *out)
 	return run_command_opt(argv, NULL, out);
 }
 
+/* The bytes as a file to read from the start: an unlinked temporary file,
+ * so a child reading slowly (or not at all) never blocks us. */
+static int stdin_from_bytes(const char *data, size_t len)
+{
+	FILE *f = tmpfile();
+	int fd = -1;
+
+	if (!f)
+		return lepton_error_errno(LEPTON_EIO, "cannot create a temporary file");
+	if (!write_all(fileno(f), data, len) && lseek(fileno(f), 0, SEEK_SET) == 0)
+		fd = fcntl(fileno(f), F_DUPFD_CLOEXEC, 0);
+	fclose(f);
+	if (fd < 0)
+		return lepton_error_errno(LEPTON_EIO, "cannot write a temporary file");
+	return fd;
+}
+
 int run_command_opt(const char *const *argv, const struct run_opts *opts, struct buf *out)
 {
 	int pipefd[2] = { -1, -1 }, status, err = 0, in = -1;
@@ -23,6 +41,10 @@ int run_command_opt(const char *const *argv, const struct run_opts *opts, struct
 		in = open(opts->stdin_path, O_RDONLY | O_CLOEXEC);
 		if (in < 0)
 			return lepton_error_errno(LEPTON_EIO, "cannot open '%s'", opts->stdin_path);
+	} else if (opts && opts->stdin_data) {
+		in = stdin_from_bytes(opts->stdin_data, opts->stdin_len);
+		if (in < 0)
+			return in;
 	}
 	if (out && pipe(pipefd) < 0) {
 		if (in >= 0)

@@ -11,12 +11,15 @@
  */
 int run_command(const char *const *argv, struct buf *out);
 
-/* Where the child's standard input comes from (a file; NULL: ours), and
- * whether its standard output goes to our standard error when out is NULL
- * (a remote helper's standard output belongs to the protocol). */
+/* Where the child's standard input comes from (a file, or stdin_len bytes
+ * of stdin_data; neither: ours), and whether its standard output goes to
+ * our standard error when out is NULL (a remote helper's standard output
+ * belongs to the protocol). */
 struct run_opts {
 	const char *stdin_path;
 	int stdout_to_stderr;
+	const char *stdin_data;
+	size_t stdin_len;
 };
 int run_command_opt(const char *const *argv, const struct run_opts *opts, struct buf *out);
 int run_git_opt(const struct run_opts *opts, struct buf *out, ...) __attribute__((sentinel));

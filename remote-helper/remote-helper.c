@@ -356,7 +356,7 @@ static int push_history(struct helper *h, struct push_ref *refs, size_t nr,
 {
 	struct buf revs = BUF_INIT, base = BUF_INIT, out = BUF_INIT, path = BUF_INIT;
 	struct buf key = BUF_INIT, header = BUF_INIT, revs_path = BUF_INIT;
-	struct run_opts opts = { NULL, 1 };
+	struct run_opts opts = { .stdout_to_stderr = 1 };
 	int fd = -1, err = 0, code, tips = 0;
 
 	for (size_t i = 0; i < nr; i++)
