@@ -167,6 +167,9 @@ static void give_handle(struct http_client *c, CURL *h)
 	pthread_mutex_unlock(&c->lock);
 }
 
+static int header_is(const char *line, size_t len, const char *name, const char **value,
+		     size_t *vlen);
+
 void http_request_init(struct http_request *req)
 {
 	memset(req, 0, sizeof(*req));
@@ -180,6 +183,7 @@ void http_response_init(struct http_response *res)
 	buf_init(&res->location, 0);
 	buf_init(&res->content_range, 0);
 	buf_init(&res->error_body, 0);
+	buf_init_limit(&res->headers, ERROR_BODY_MAX);
 }
 
 void http_response_release(struct http_response *res)
@@ -188,6 +192,25 @@ void http_response_release(struct http_response *res)
 	buf_release(&res->location);
 	buf_release(&res->content_range);
 	buf_release(&res->error_body);
+	buf_release(&res->headers);
+}
+
+int http_response_header(const struct http_response *res, const char *name, struct buf *out)
+{
+	const char *line = res->headers.data, *v;
+	size_t vlen;
+
+	buf_reset(out);
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
+		if (header_is(line, len, name, &v, &vlen)) {
+			buf_add(out, v, vlen);
+			return 1;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return 0;
 }
 
 void http_encode(struct buf *out, const char *s, int keep_slash)
@@ -244,6 +267,9 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *data)
 	size_t len = size * nmemb, vlen;
 	const char *v;
 
+	if (len <= 5 || strncmp(line, "HTTP/", 5))
+		buf_add(&a->res->headers, line, len); /* past the limit: dropped */
+
 	if (len > 5 && !strncmp(line, "HTTP/", 5)) {
 		const char *sp = memchr(line, ' ', len);
 		a->status = sp ? strtol(sp + 1, NULL, 10) : 0;
@@ -252,6 +278,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *data)
 		buf_reset(&a->res->etag);
 		buf_reset(&a->res->location);
 		buf_reset(&a->res->content_range);
+		buf_reset(&a->res->headers);
 		a->res->content_length = 0;
 	} else if (header_is(line, len, "etag", &v, &vlen)) {
 		buf_reset(&a->res->etag);
