@@ -670,12 +670,19 @@ static int s3_exists(struct backend *b, const char *key)
 	call_init(&c, s, "HEAD", key, 0, NULL);
 	if ((ret = call_perform(&c, s)))
 		goto done;
-	if (ok(&c))
+	if (ok(&c)) {
 		ret = 1;
-	else if (c.res.status == 404)
+	} else if (c.res.status == 404) {
 		ret = 0;
-	else
-		ret = reply_error(s, &c, "HEAD", key);
+	} else {
+		/* a HEAD's error has no body to say why: ask with a GET */
+		struct buf byte;
+		buf_init_limit(&byte, 16);
+		ret = s3_get_into(b, key, &byte, 1, 0, 1, NULL, NULL, NULL);
+		if (ret >= 0)
+			ret = reply_error(s, &c, "HEAD", key);
+		buf_release(&byte);
+	}
 done:
 	call_release(&c);
 	return ret;
@@ -688,9 +695,10 @@ static int s3_create(struct backend *b)
 	struct s3_call c;
 	int err;
 
-	call_init(&c, s, "HEAD", "", 1, NULL);
+	/* a listing, not a HEAD: its error says why */
+	call_init(&c, s, "GET", "", 1, "list-type=2&max-keys=1");
 	if (!(err = call_perform(&c, s)) && !ok(&c))
-		err = reply_error(s, &c, "HEAD", "");
+		err = reply_error(s, &c, "list", "");
 	call_release(&c);
 	return err;
 }
@@ -827,7 +835,8 @@ static int put_mem(struct s3_backend *s, const char *key, const void *data, size
 		*status = c.res.status;
 		*attempts = c.res.attempts;
 	}
-	if (!err && !ok(&c) && !(status && (c.res.status == 412 || c.res.status == 409)))
+	if (!err && !ok(&c) &&
+	    !(status && (c.res.status == 412 || c.res.status == 409 || c.res.status == 501)))
 		err = reply_error(s, &c, "PUT", key);
 	call_release(&c);
 	return err;
@@ -1364,16 +1373,21 @@ static int check_conditional_writes(struct s3_backend *s)
 		unsigned attempts = 0;
 		err = put_mem(s, PROBE_KEY, probe, sizeof(probe) - 1, "If-None-Match: *", &status,
 			      &attempts);
-		if (!err && i == 1)
+		if (!err && status == 501)
+			s->cas_checked = -1; /* conditions refused outright */
+		else if (!err && i == 1)
 			s->cas_checked = status == 412 || status == 409 ? 1 : -1;
+		if (s->cas_checked)
+			break;
 	}
 done:
 	if (!err && s->cas_checked < 0 && !s->unsafe_writes)
-		err = lepton_error_set(LEPTON_ERR,
-				       "store '%s' ignores conditional writes (If-None-Match), so "
-				       "two pushes at once could lose refs; if only one push at "
-				       "a time can happen, set lepton.<remote>.unsafeWrites true",
-				       s->base.name);
+		err = lepton_error_set(
+		    LEPTON_ERR,
+		    "store '%s' does not honour conditional writes (If-None-Match), so "
+		    "two pushes at once could lose refs; if only one push at "
+		    "a time can happen, set lepton.<remote>.unsafeWrites true",
+		    s->base.name);
 	pthread_mutex_unlock(&s->lock);
 	return err;
 }
@@ -1414,6 +1428,11 @@ static int s3_put_if(struct backend *b, const char *key, const void *data, size_
 		buf_addstr(&cond, "If-None-Match: *");
 	if ((err = put_mem(s, key, data, len, cond.data, &status, &attempts)))
 		goto done;
+	if (status == 501) {
+		err = lepton_error_set(LEPTON_ERR, "store '%s' refused a conditional write of '%s'",
+				       b->name, key);
+		goto done;
+	}
 	if (status != 412 && status != 409)
 		goto done;
 	if (attempts > 1) {

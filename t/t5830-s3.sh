@@ -67,12 +67,13 @@ wait_http () {
 }
 
 stop_servers () {
-	for _ss_pid in $MOTO_PID $S3RVER_PID
+	for _ss_pid in $MOTO_PID $S3RVER_PID $FAKE_PID
 	do
 		kill "$_ss_pid" 2>/dev/null
 	done
 	MOTO_PID=
 	S3RVER_PID=
+	FAKE_PID=
 }
 trap stop_servers EXIT
 
@@ -111,6 +112,43 @@ then
 		</dev/null >"$S3RVER_LOG" 2>&1 3>&- 4>&- 5>&- 6<&- 7>&- &
 	S3RVER_PID=$!
 fi
+
+# A server that answers every request with the error its bucket's name
+# asks for: what S3 says to a wrong clock, a wrong region, a busy time.
+FAKE_PORT=$(free_port)
+cat >"$TRASH_DIRECTORY/fake-s3.py" <<-\EOF
+import http.server, sys
+ERRORS = {
+    "skewed": (403, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large.", {}),
+    "elsewhere": (301, "PermanentRedirect", "The bucket you are attempting to access must be addressed using the specified endpoint.", {"x-amz-bucket-region": "eu-central-1"}),
+    "busy": (503, "SlowDown", "Please reduce your request rate.", {"Retry-After": "0"}),
+}
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def reply(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:
+            self.rfile.read(n)
+        bucket = self.path.lstrip("/").split("/")[0].split("?")[0]
+        st, code, msg, hdrs = ERRORS.get(bucket, (404, "NoSuchBucket", "The specified bucket does not exist", {}))
+        body = ('<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message></Error>' % (code, msg)).encode()
+        if self.command == "HEAD":
+            body = b""
+        self.send_response(st)
+        for k, v in hdrs.items():
+            self.send_header(k, v)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = reply
+    def log_message(self, fmt, *args):
+        sys.stderr.write("%s\n" % self.requestline)
+        sys.stderr.flush()
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+EOF
+python3 "$TRASH_DIRECTORY/fake-s3.py" $FAKE_PORT </dev/null >"$TRASH_DIRECTORY/fake.log" 2>&1 3>&- 4>&- 5>&- 6<&- 7>&- &
+FAKE_PID=$!
 
 commit_model () {
 	cp "$2" "$1/model.safetensors" &&
@@ -234,6 +272,22 @@ test_expect_success 'path-style addressing with an endpoint; virtual-hosted when
 	test_grep "$BUCKET\.127\.0\.0\.1" trace
 '
 
+test_expect_success 'what S3 says to a wrong clock or region, said plainly' '
+	wait_http "http://127.0.0.1:$FAKE_PORT/" $FAKE_PID &&
+	(
+		AWS_ENDPOINT_URL=http://127.0.0.1:$FAKE_PORT GIT_LEPTON_TEST_RETRY_MS=1 &&
+		export AWS_ENDPOINT_URL GIT_LEPTON_TEST_RETRY_MS &&
+		test_must_fail git ls-remote "lepton::s3://skewed/x" 2>err &&
+		test_grep "clock is too far" err &&
+		test_must_fail git ls-remote "lepton::s3://elsewhere/x" 2>err &&
+		test_grep "is in region .eu-central-1., not .us-east-1.; set AWS_REGION" err &&
+		test_must_fail git -c lepton.retries=2 ls-remote "lepton::s3://busy/x" 2>err &&
+		test_grep "503 SlowDown" err &&
+		test $(grep -c "HEAD /busy/x/lepton-store" fake.log) = 3 &&
+		test_grep ! "$SECRET" err
+	)
+'
+
 test_expect_success 'no credentials in a URL' '
 	test_must_fail git -C src push "lepton::s3://key:secret@$BUCKET/x" main 2>err &&
 	test_grep "never the URL" err &&
@@ -255,7 +309,7 @@ test_expect_success S3RVER 'a service that ignores conditional writes is refused
 		s3rver_env &&
 		git -C src remote add sig "lepton::s3://$BUCKET/sig" &&
 		test_must_fail git -C src push sig main 2>err &&
-		test_grep "ignores conditional writes" err &&
+		test_grep "does not honour conditional writes" err &&
 		test_grep "lepton.<remote>.unsafeWrites" err
 	)
 '
