@@ -817,23 +817,48 @@ static int s3_delete(struct backend *b, const char *key)
 
 /* --- writing --- */
 
+/* A conditional PUT is sent once by http.c (its reply must be seen), so
+ * a busy service's 429 or 5xx is retried here. */
+#define COND_RETRIES 4
+
+static int busy_status(long status)
+{
+	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+/* PUT data as key; with a condition ("If-Match: ..."), status and
+ * attempts tell how it went (412, 409 and 501 are not errors then) and
+ * attempts counts every time the request was sent. */
 static int put_mem(struct s3_backend *s, const char *key, const void *data, size_t len,
 		   const char *condition, long *status, unsigned *attempts)
 {
 	struct s3_call c;
+	unsigned sent = 0;
 	int err;
 
-	call_init(&c, s, "PUT", key, 0, NULL);
-	c.req.body = data ? data : "";
-	c.req.body_len = len;
-	if (condition) {
-		call_header(&c, condition);
-		c.req.no_retry_status = 1;
+	for (unsigned round = 0;; round++) {
+		call_init(&c, s, "PUT", key, 0, NULL);
+		c.req.body = data ? data : "";
+		c.req.body_len = len;
+		if (condition) {
+			call_header(&c, condition);
+			c.req.no_retry_status = 1;
+		}
+		err = call_perform(&c, s);
+		sent += c.res.attempts;
+		if (err || !condition || !busy_status(c.res.status) || round == COND_RETRIES)
+			break;
+		call_release(&c);
+		struct timespec ts = { 0, (250L << round) * 1000000L };
+		while (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		nanosleep(&ts, NULL);
 	}
-	err = call_perform(&c, s);
 	if (!err && status) {
 		*status = c.res.status;
-		*attempts = c.res.attempts;
+		*attempts = sent;
 	}
 	if (!err && !ok(&c) &&
 	    !(status && (c.res.status == 412 || c.res.status == 409 || c.res.status == 501)))
@@ -1144,7 +1169,10 @@ static int complete_upload(struct upload *u)
 	c.req.body_len = body.len;
 	c.req.out = &reply;
 	err = call_perform(&c, s);
-	if (!err && !ok(&c))
+	if (!err && c.res.status == 404 && s3_exists(&s->base, u->key) == 1)
+		lepton_error_clear(); /* completed by an attempt whose reply was lost, or
+				       * by another push of the same pack (names are hashes) */
+	else if (!err && !ok(&c))
 		err = reply_error(s, &c, "complete upload of", u->key);
 	/* a 200 can still carry an <Error> */
 	else if (!err && s3_xml_next(reply.data, reply.len, &pos, "Error", &code))
