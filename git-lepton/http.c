@@ -444,6 +444,55 @@ static struct curl_slist *build_headers(const struct http_request *req, const st
 	return list;
 }
 
+/* Header lines whose values are secrets (a password in base64, a signature,
+ * a session token): traces show their names only, as git's GIT_TRACE_CURL. */
+static const char *const secret_headers[] = { "authorization", "proxy-authorization",
+					      "x-amz-security-token", "cookie", "set-cookie" };
+
+static void trace_lines(const char *prefix, const char *data, size_t size)
+{
+	while (size) {
+		const char *nl = memchr(data, '\n', size);
+		size_t len = nl ? (size_t)(nl - data) + 1 : size, shown = len;
+		const char *colon = memchr(data, ':', len);
+
+		for (size_t i = 0; colon && i < sizeof(secret_headers) / sizeof(*secret_headers);
+		     i++)
+			if ((size_t)(colon - data) == strlen(secret_headers[i]) &&
+			    !strncasecmp(data, secret_headers[i], colon - data))
+				shown = colon - data + 1;
+		while (shown && (data[shown - 1] == '\n' || data[shown - 1] == '\r'))
+			shown--;
+		if (shown || len > 2)
+			fprintf(stderr, "%s%.*s%s\n", prefix, (int)shown, data,
+				shown < len && colon && shown == (size_t)(colon - data) + 1
+				    ? " <redacted>"
+				    : "");
+		data += len;
+		size -= len;
+	}
+}
+
+static int on_trace(CURL *h, curl_infotype type, char *data, size_t size, void *unused)
+{
+	(void)h;
+	(void)unused;
+	switch (type) {
+	case CURLINFO_TEXT:
+		trace_lines("* ", data, size);
+		break;
+	case CURLINFO_HEADER_OUT:
+		trace_lines("> ", data, size);
+		break;
+	case CURLINFO_HEADER_IN:
+		trace_lines("< ", data, size);
+		break;
+	default: /* bodies and TLS records are not traced */
+		break;
+	}
+	return 0;
+}
+
 static void setup(struct http_client *c, CURL *h, const struct http_request *req, struct attempt *a,
 		  struct curl_slist *headers, char *errbuf)
 {
@@ -467,8 +516,10 @@ static void setup(struct http_client *c, CURL *h, const struct http_request *req
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->opt.ca_info);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "git-lepton");
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (c->opt.verbose)
+	if (c->opt.verbose) {
 		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_trace);
+	}
 
 	if (req->aws_sigv4) {
 		curl_easy_setopt(h, CURLOPT_AWS_SIGV4, req->aws_sigv4);
