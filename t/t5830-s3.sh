@@ -339,6 +339,18 @@ test_expect_success S3RVER 'wrong secret: refused, the key id named, the secret 
 	)
 '
 
+test_expect_success S3RVER 'a session token is signed, sent, and never traced' '
+	(
+		s3rver_env &&
+		AWS_SESSION_TOKEN=$SECRET && export AWS_SESSION_TOKEN &&
+		GIT_CURL_VERBOSE=1 git ls-remote "lepton::s3://$BUCKET/sig" >out 2>trace &&
+		test_grep refs/heads/main out &&
+		test_grep "x-amz-security-token: <redacted>" trace &&
+		test_grep "Authorization: <redacted>" trace &&
+		test_grep ! "$SECRET" trace
+	)
+'
+
 test_expect_success S3RVER 'credentials and region from a profile (signatures checked)' '
 	mkdir -p aws &&
 	cat >aws/credentials <<-\EOF &&
