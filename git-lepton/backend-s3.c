@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 
 #include <openssl/evp.h>
 
@@ -392,11 +393,12 @@ int backend_s3_open(struct backend **out, const char *url)
 	int err;
 
 	*out = NULL;
-	if (strchr(bucket, '@') || strchr(bucket, '?'))
+	slash = strchr(bucket, '/');
+	if (memchr(bucket, '@', slash ? (size_t)(slash - bucket) : strlen(bucket)) ||
+	    strchr(bucket, '?'))
 		return lepton_error_set(LEPTON_EINVALID,
 					"'s3://...': write s3://bucket/prefix; credentials "
 					"come from the AWS variables or files, never the URL");
-	slash = strchr(bucket, '/');
 	if (bucket == slash || !*bucket)
 		return lepton_error_set(LEPTON_EINVALID,
 					"'%s': no bucket (write s3://bucket/prefix)", url);
@@ -1420,6 +1422,34 @@ done:
 	return err;
 }
 
+/* The test suite makes two pushers race for sure: each one that reaches
+ * its conditional write (having read the refs) waits, up to 10 s, until
+ * two processes have arrived in dir. */
+static void test_barrier(const char *dir)
+{
+	struct buf path = BUF_INIT;
+	int fd;
+
+	buf_addf(&path, "%s/%ld", dir, (long)getpid());
+	fd = open(path.data, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+	if (fd >= 0)
+		close(fd);
+	for (int i = 0; i < 1000; i++) {
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		int n = 0;
+		while (d && (e = readdir(d)))
+			n += e->d_name[0] != '.';
+		if (d)
+			closedir(d);
+		if (n >= 2)
+			break;
+		struct timespec ts = { 0, 10 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	buf_release(&path);
+}
+
 static int s3_put_if(struct backend *b, const char *key, const void *data, size_t len,
 		     const char *etag)
 {
@@ -1443,13 +1473,8 @@ static int s3_put_if(struct backend *b, const char *key, const void *data, size_
 		err = put_mem(s, key, data, len, NULL, NULL, NULL);
 		goto done;
 	}
-	if (env("GIT_LEPTON_TEST_PUT_IF_DELAY_MS")) {
-		/* the test suite widens the window between read and write, so two
-		 * pushers surely race */
-		long ms = strtol(env("GIT_LEPTON_TEST_PUT_IF_DELAY_MS"), NULL, 10);
-		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-		nanosleep(&ts, NULL);
-	}
+	if (env("GIT_LEPTON_TEST_PUT_IF_BARRIER"))
+		test_barrier(env("GIT_LEPTON_TEST_PUT_IF_BARRIER"));
 	if (etag && *etag)
 		buf_addf(&cond, "If-Match: %s", etag);
 	else
