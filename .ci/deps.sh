@@ -3,7 +3,8 @@
 # not root, say exactly which are missing.  Used by `make deps` and .ci/run.
 set -e
 packages="build-essential make pkg-config git libgit2-dev libcurl4-openssl-dev libxxhash-dev
-libzstd-dev libssl-dev libcmocka-dev time perl openssl procps diffutils util-linux"
+libzstd-dev libssl-dev libcmocka-dev time perl openssl procps diffutils util-linux
+curl python3 nginx libnginx-mod-http-dav-ext"
 optional="git-lfs"
 
 # s3rver (npm), the S3 server of t5830 that checks SigV4 signatures: in a
@@ -16,6 +17,21 @@ if command -v npm >/dev/null && [ ! -d "$s3rver_dir/node_modules/@20minutes/s3rv
 		echo "deps: cannot install s3rver; t5830 needs it on CI" >&2
 fi
 
+# moto_server (the S3 server of t581x) is a Python package, not a Debian
+# one: say where it is, or that those tests will skip (fail under CI).
+# pip cannot install it offline, so this only reports.
+check_moto () {
+	if command -v moto_server >/dev/null 2>&1; then
+		echo "deps: moto_server: $(command -v moto_server)"
+	elif [ -x "${PYENV_ROOT:-$HOME/.pyenv}/shims/moto_server" ]; then
+		echo "deps: moto_server is in ${PYENV_ROOT:-$HOME/.pyenv}/shims, which is not in PATH;" >&2
+		echo "deps: add it to PATH, or the S3 tests (t581x) skip (and fail when CI is set)" >&2
+	else
+		echo "deps: moto_server not found: the S3 tests (t581x) skip (and fail when CI is set);" >&2
+		echo "deps: install it with: pip install 'moto[server]' (needs the network)" >&2
+	fi
+}
+
 missing=
 for p in $packages $optional; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -23,6 +39,7 @@ for p in $packages $optional; do
 done
 if [ -z "$missing" ]; then
 	echo "deps: all packages are installed"
+	check_moto
 	exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -35,3 +52,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+check_moto

@@ -216,7 +216,7 @@ struct mirror {
 	struct backend *b;
 	const char *dir;    /* local copy's root */
 	const char *prefix; /* what is being listed */
-	int depth;	    /* levels of names still to list under it */
+	int depth;          /* levels of names still to list under it */
 	uint64_t bytes;
 };
 

@@ -608,16 +608,36 @@ done:
 
 /* ---- fetch -------------------------------------------------------------- */
 
-/* Frames come down on several threads; the pack being written, the queue
- * (which grows as delta bases turn up) and the counts are the lock's. */
+/*
+ * Frames come down in spans: the wanted frames of one remote pack, sorted
+ * by offset, with neighbours that lie close together read in one ranged
+ * request of up to SPAN_LIMIT bytes (a few requests per GiB, not one per
+ * frame).  Spans are read on several threads; the pack being written, the
+ * queue (which grows as delta bases turn up) and the counts are the lock's.
+ */
+#define SPAN_LIMIT (16u << 20)  /* bytes one request reads, at most */
+#define SPAN_GAP   (256u << 10) /* unwanted bytes read to join two frames */
+
+struct wanted_frame {
+	struct lepton_oid oid;
+	struct pack *pack;
+	uint64_t offset, len;
+};
+
+struct span {
+	struct pack *pack;
+	uint64_t offset, len;
+	size_t first, nr; /* its frames in the sorted wanted list */
+};
+
 struct incoming {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
 	struct remote_store *rs;
 	struct lepton_store *local;
 	struct chunk_queue *q;
-	size_t next;
-	unsigned busy;
+	const struct wanted_frame *frames;
+	const struct span *spans;
+	size_t nr_spans, next;
 	int err;
 	char *message;
 	struct pack_writer w;
@@ -627,54 +647,95 @@ struct incoming {
 	struct progress *progress;
 };
 
-/* Download and check one frame, on a worker, without the lock. */
-static int download_frame(struct incoming *in, const struct lepton_oid *chunk, struct buf *frame,
-			  struct frame_header *h)
+static int wanted_cmp(const void *a, const void *b)
 {
-	struct remote_store *rs = in->rs;
-	struct buf key = BUF_INIT;
-	char hex[OID_HEXSZ + 1];
-	uint64_t offset, len;
-	struct pack *p = remote_find(rs, chunk, &offset, &len);
-	int err;
+	const struct wanted_frame *x = a, *y = b;
+	if (x->pack != y->pack)
+		return x->pack < y->pack ? -1 : 1;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
 
-	if (!p)
-		return lepton_error_set(LEPTON_ENOTFOUND,
-					"chunk '%s' is missing from store '%s'; run 'git lepton "
-					"fsck' where it was pushed from",
-					oid_to_hex(hex, chunk), backend_name(rs->b));
-	if (len > FRAME_READ_LIMIT)
-		return lepton_error_set(LEPTON_ECORRUPT, "index '%s' of store '%s' is damaged",
-					p->name, backend_name(rs->b));
-	buf_reset(frame);
-	buf_addf(&key, "packs/%s.pack", p->name);
-	err = backend_get_range(rs->b, key.data, offset, len, frame);
-	buf_release(&key);
-	if (!err && (err = check_frame(h, (unsigned char *)frame->data, frame->len, chunk)))
-		err = lepton_error_wrap(err, "store '%s'", backend_name(rs->b));
-	return err;
+/* The frames of q from *from on that the local store lacks, found in the
+ * remote packs and grouped into spans. */
+static int plan_spans(struct remote_store *rs, struct lepton_store *local, struct chunk_queue *q,
+		      size_t *from, struct wanted_frame **frames_out, size_t *nr_frames,
+		      struct span **spans_out, size_t *nr_spans)
+{
+	struct wanted_frame *frames = xcalloc(q->nr - *from + 1, sizeof(*frames));
+	struct span *spans;
+	size_t n = 0, ns = 0;
+	char hex[OID_HEXSZ + 1];
+
+	for (; *from < q->nr; (*from)++) {
+		struct wanted_frame *f = &frames[n];
+		if (store_has_chunk(local, &q->ids[*from]))
+			continue;
+		f->oid = q->ids[*from];
+		f->pack = remote_find(rs, &f->oid, &f->offset, &f->len);
+		if (!f->pack) {
+			free(frames);
+			return lepton_error_set(LEPTON_ENOTFOUND,
+						"chunk '%s' is missing from store '%s'; run 'git "
+						"lepton fsck' where it was pushed from",
+						oid_to_hex(hex, &f->oid), backend_name(rs->b));
+		}
+		if (f->len > FRAME_READ_LIMIT) {
+			int err =
+			    lepton_error_set(LEPTON_ECORRUPT, "index '%s' of store '%s' is damaged",
+					     f->pack->name, backend_name(rs->b));
+			free(frames);
+			return err;
+		}
+		n++;
+	}
+	qsort(frames, n, sizeof(*frames), wanted_cmp);
+	spans = xcalloc(n + 1, sizeof(*spans));
+	for (size_t i = 0; i < n; i++) {
+		struct span *s = ns ? &spans[ns - 1] : NULL;
+		uint64_t end = frames[i].offset + frames[i].len;
+		if (s && s->pack == frames[i].pack && frames[i].offset >= s->offset + s->len &&
+		    frames[i].offset - (s->offset + s->len) <= SPAN_GAP &&
+		    end - s->offset <= SPAN_LIMIT) {
+			s->len = end - s->offset;
+			s->nr++;
+			continue;
+		}
+		s = &spans[ns++];
+		s->pack = frames[i].pack;
+		s->offset = frames[i].offset;
+		s->len = frames[i].len;
+		s->first = i;
+		s->nr = 1;
+	}
+	*frames_out = frames;
+	*nr_frames = n;
+	*spans_out = spans;
+	*nr_spans = ns;
+	return 0;
 }
 
 /* With the lock: put a checked frame in the local pack. */
-static int keep_frame(struct incoming *in, const struct lepton_oid *chunk, const struct buf *frame,
-		      const struct frame_header *h)
+static int keep_frame(struct incoming *in, const struct lepton_oid *chunk, const void *frame,
+		      size_t len, const struct frame_header *h)
 {
 	int err;
 	if ((h->flags & FRAME_HAS_BASE) && !store_has_chunk(in->local, &h->base)) {
 		chunk_queue_add(in->q, &h->base);
 		in->progress->total = in->q->nr;
 	}
+	if (store_has_chunk(in->local, chunk))
+		return 0; /* a base an earlier span brought */
 	if (!in->open) {
 		if ((err = store_add_frames_begin(in->local, &in->w)))
 			return err;
 		in->open = 1;
 	}
-	if ((err = pack_writer_add(&in->w, chunk, frame->data, frame->len)))
+	if ((err = pack_writer_add(&in->w, chunk, frame, len)))
 		return err;
-	in->in_pack += frame->len;
+	in->in_pack += len;
 	in->stats->chunks++;
-	in->stats->bytes += frame->len;
-	progress_add(in->progress, 1, frame->len);
+	in->stats->bytes += len;
+	progress_add(in->progress, 1, len);
 	if (in->in_pack >= TRANSFER_PACK_LIMIT) {
 		in->open = 0;
 		in->in_pack = 0;
@@ -683,41 +744,57 @@ static int keep_frame(struct incoming *in, const struct lepton_oid *chunk, const
 	return 0;
 }
 
+/* Read one span (without the lock), check its frames, keep them. */
+static int fetch_span(struct incoming *in, const struct span *s, struct buf *bytes)
+{
+	struct remote_store *rs = in->rs;
+	struct buf key = BUF_INIT;
+	int err;
+
+	buf_reset(bytes);
+	buf_addf(&key, "packs/%s.pack", s->pack->name);
+	err = backend_get_range(rs->b, key.data, s->offset, s->len, bytes);
+	buf_release(&key);
+	for (size_t i = 0; !err && i < s->nr; i++) {
+		const struct wanted_frame *f = &in->frames[s->first + i];
+		unsigned char *frame = (unsigned char *)bytes->data + (f->offset - s->offset);
+		struct frame_header h;
+		if ((err = check_frame(&h, frame, f->len, &f->oid))) {
+			err = lepton_error_wrap(err, "store '%s'", backend_name(rs->b));
+			break;
+		}
+		pthread_mutex_lock(&in->lock);
+		err = in->err ? in->err : keep_frame(in, &f->oid, frame, f->len, &h);
+		pthread_mutex_unlock(&in->lock);
+	}
+	return err;
+}
+
 static void *fetch_worker(void *arg)
 {
 	struct incoming *in = arg;
-	struct buf frame;
+	struct buf bytes;
 
-	buf_init_limit(&frame, FRAME_READ_LIMIT);
-	pthread_mutex_lock(&in->lock);
+	buf_init_limit(&bytes, SPAN_LIMIT + FRAME_READ_LIMIT);
 	for (;;) {
-		struct lepton_oid chunk;
-		struct frame_header h;
+		const struct span *s = NULL;
 		int err;
 
-		while (!in->err && in->next == in->q->nr && in->busy)
-			pthread_cond_wait(&in->cond, &in->lock);
-		if (in->err || in->next == in->q->nr)
-			break;
-		chunk = in->q->ids[in->next++];
-		in->busy++;
-		pthread_mutex_unlock(&in->lock);
-
-		err = download_frame(in, &chunk, &frame, &h);
-
 		pthread_mutex_lock(&in->lock);
-		in->busy--;
-		if (!err && !in->err)
-			err = keep_frame(in, &chunk, &frame, &h);
+		if (!in->err && in->next < in->nr_spans)
+			s = &in->spans[in->next++];
+		pthread_mutex_unlock(&in->lock);
+		if (!s)
+			break;
+		err = fetch_span(in, s, &bytes);
+		pthread_mutex_lock(&in->lock);
 		if (err && !in->err) {
 			in->err = err;
 			in->message = xstrdup(lepton_error_last());
 		}
-		pthread_cond_broadcast(&in->cond);
+		pthread_mutex_unlock(&in->lock);
 	}
-	pthread_cond_broadcast(&in->cond);
-	pthread_mutex_unlock(&in->lock);
-	buf_release(&frame);
+	buf_release(&bytes);
 	return NULL;
 }
 
@@ -727,20 +804,35 @@ static int fetch_frames(struct remote_store *rs, struct lepton_store *local, str
 	struct incoming in = {
 		.rs = rs, .local = local, .q = q, .stats = stats, .progress = progress
 	};
-	pthread_t threads[TRANSFER_MAX_THREADS];
-	unsigned nr = rs->concurrency, started = 0;
-	int err;
+	size_t from = 0;
+	int err = 0;
 
 	pthread_mutex_init(&in.lock, NULL);
-	pthread_cond_init(&in.cond, NULL);
-	for (unsigned i = 0; i < nr; i++)
-		if (!pthread_create(&threads[started], NULL, fetch_worker, &in))
-			started++;
-	if (!started)
-		fetch_worker(&in);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
-	err = in.err;
+	/* rounds: the delta bases the frames of one round name come in the next */
+	while (!err && from < q->nr) {
+		pthread_t threads[TRANSFER_MAX_THREADS];
+		struct wanted_frame *frames = NULL;
+		struct span *spans = NULL;
+		size_t nr_frames = 0;
+		unsigned started = 0;
+
+		if ((err = plan_spans(rs, local, q, &from, &frames, &nr_frames, &spans,
+				      &in.nr_spans)))
+			break;
+		in.frames = frames;
+		in.spans = spans;
+		in.next = 0;
+		for (unsigned i = 0; i < rs->concurrency && i < in.nr_spans; i++)
+			if (!pthread_create(&threads[started], NULL, fetch_worker, &in))
+				started++;
+		if (!started)
+			fetch_worker(&in);
+		for (unsigned i = 0; i < started; i++)
+			pthread_join(threads[i], NULL);
+		err = in.err;
+		free(frames);
+		free(spans);
+	}
 	if (!err && in.open) {
 		in.open = 0;
 		err = store_add_frames_commit(local, &in.w);
@@ -751,7 +843,6 @@ static int fetch_frames(struct remote_store *rs, struct lepton_store *local, str
 		lepton_error_set(in.err, "%s", in.message);
 	free(in.message);
 	pthread_mutex_destroy(&in.lock);
-	pthread_cond_destroy(&in.cond);
 	return err;
 }
 

@@ -10,10 +10,11 @@ forms, the helper protocol itself, and stores that are missing, foreign
 or of another version.'
 
 . "$(dirname "$0")"/test-lib.sh
+LEPTON_TEST_BACKEND_AWARE=t
 . "$TEST_DIRECTORY"/lib-remote.sh
 
-STORE="$TRASH_DIRECTORY/store"
-URL="lepton::$STORE"
+# the store (lib-backend.sh): a directory, S3 or WebDAV
+URL="lepton::$STORE_URL"
 
 # commit_file REPO FILE TEXT: write and commit one small text file.
 commit_file () {
@@ -42,16 +43,17 @@ test_expect_success 'setup: a repository with two versions of a model' '
 '
 
 test_expect_success 'the first push creates the store: content, history, refs' '
-	test_path_is_missing "$STORE" &&
+	store_is_missing &&
 	git -C src remote add origin "$URL" &&
 	git -C src push origin main 2>err &&
 	test_grep "\[new branch\]" err &&
-	assert_store_marker "$STORE" &&
-	test_path_is_file "$STORE/git/refs" &&
-	ls "$STORE"/git/packs/pack-*.pack >packs &&
+	assert_store_marker &&
+	store_exists git/refs &&
+	store_ls git/packs >keys &&
+	grep "^git/packs/pack-.*\.pack$" keys >packs &&
 	test_line_count -ge 1 packs &&
-	assert_remote_has "$STORE" $OID1 &&
-	assert_remote_has "$STORE" $OID2 &&
+	assert_remote_has $OID1 &&
+	assert_remote_has $OID2 &&
 	assert_remote_ref "$URL" refs/heads/main "$(git -C src rev-parse main)" &&
 	test "$(git -C src rev-parse origin/main)" = "$(git -C src rev-parse main)"
 '
@@ -59,7 +61,7 @@ test_expect_success 'the first push creates the store: content, history, refs' '
 test_expect_success 'protocol: capabilities, and nothing else on stdout' '
 	(
 		cd src &&
-		printf "capabilities\n\n" | helper_talk "$STORE"
+		printf "capabilities\n\n" | helper_talk "$STORE_URL"
 	) >out 2>err &&
 	test_grep -x -e fetch -e "\*fetch" out &&
 	test_grep -x -e push -e "\*push" out &&
@@ -72,14 +74,14 @@ test_expect_success 'protocol: list shows real ids and HEAD as a symref' '
 	main=$(git -C src rev-parse main) &&
 	(
 		cd src &&
-		printf "list\n\n" | helper_talk "$STORE"
+		printf "list\n\n" | helper_talk "$STORE_URL"
 	) >out 2>err &&
 	test_grep -x "$main refs/heads/main" out &&
 	test_grep -x "@refs/heads/main HEAD" out &&
 	test "$(tail -n 1 out)" = "" &&
 	(
 		cd src &&
-		printf "list for-push\n\n" | helper_talk "$STORE"
+		printf "list for-push\n\n" | helper_talk "$STORE_URL"
 	) >out 2>err &&
 	test_grep -x "$main refs/heads/main" out
 '
@@ -89,7 +91,7 @@ test_expect_success 'protocol: options it knows get ok, others unsupported' '
 		cd src &&
 		printf "%s\n" capabilities "option verbosity 1" "option progress false" \
 			"option dry-run true" "option followtags true" "option atomic true" \
-			"option frobnicate yes" "" | helper_talk "$STORE"
+			"option frobnicate yes" "" | helper_talk "$STORE_URL"
 	) >out 2>err &&
 	sed -e "1,/^$/d" out >answers &&
 	printf "%s\n" ok ok ok ok ok unsupported >expect &&
@@ -213,10 +215,10 @@ test_expect_success 'a push behind the remote is refused and changes nothing' '
 	git -C clone1 push -q origin main &&
 	theirs=$(git -C clone1 rev-parse main) &&
 	commit_file src s1.txt "from src" &&
-	store_snapshot "$STORE" snap.before &&
+	store_snapshot snap.before &&
 	test_must_fail git -C src push origin main 2>err &&
 	assert_push_rejected err &&
-	store_snapshot "$STORE" snap.after &&
+	store_snapshot snap.after &&
 	test_cmp snap.before snap.after &&
 	assert_remote_ref "$URL" refs/heads/main "$theirs"
 '
@@ -252,26 +254,26 @@ test_expect_success 'push --dry-run changes nothing in the store' '
 	git -C src add extra.safetensors &&
 	test_tick &&
 	git -C src commit -q -m extra &&
-	store_snapshot "$STORE" snap.before &&
+	store_snapshot snap.before &&
 	git -C src push --dry-run origin main main:refs/heads/dry 2>err &&
 	test_grep "main -> main" err &&
 	test_grep "main -> dry" err &&
 	git -C src push --dry-run origin --delete older &&
 	git -C src push --dry-run --force origin main~3:main &&
 	git -C src push --dry-run --tags origin &&
-	store_snapshot "$STORE" snap.after &&
+	store_snapshot snap.after &&
 	test_cmp snap.before snap.after &&
-	assert_remote_lacks "$STORE" $EXTRA &&
+	assert_remote_lacks $EXTRA &&
 	test "$(git -C src rev-parse origin/main)" != "$(git -C src rev-parse main)" &&
 	git -C src push -q origin main &&
-	assert_remote_has "$STORE" $EXTRA &&
+	assert_remote_has $EXTRA &&
 	assert_remote_ref "$URL" refs/heads/main "$(git -C src rev-parse main)"
 '
 
 test_expect_success 'push --atomic: one refused ref refuses them all' '
-	store_snapshot "$STORE" snap.before &&
+	store_snapshot snap.before &&
 	test_must_fail git -C src push --atomic origin main~1:main main:refs/heads/atom 2>err &&
-	store_snapshot "$STORE" snap.after &&
+	store_snapshot snap.after &&
 	test_cmp snap.before snap.after &&
 	assert_remote_ref "$URL" refs/heads/atom "" &&
 	assert_remote_ref "$URL" refs/heads/main "$(git -C src rev-parse main)" &&
@@ -282,26 +284,26 @@ test_expect_success 'push --atomic: one refused ref refuses them all' '
 
 test_expect_success 'an empty repository: pushing no commits leaves no broken store' '
 	git init -q empty &&
-	test_might_fail git -C empty push "lepton::$TRASH_DIRECTORY/empty-store" --all 2>err &&
-	if test -d empty-store && test -n "$(ls empty-store)"
+	test_might_fail git -C empty push "lepton::$(store_url empty-store)" --all 2>err &&
+	if ! store_is_missing -s empty-store 4>/dev/null
 	then
-		assert_store_marker empty-store &&
-		ls_remote "lepton::$TRASH_DIRECTORY/empty-store" >refs &&
+		assert_store_marker -s empty-store &&
+		ls_remote "lepton::$(store_url empty-store)" >refs &&
 		test_must_be_empty refs
 	fi
 '
 
 test_expect_success 'an empty repository: clone of a store without refs, then push' '
-	git -C src push -q "lepton::$TRASH_DIRECTORY/store0" main:refs/heads/scratch &&
-	git -C src push -q "lepton::$TRASH_DIRECTORY/store0" --delete scratch &&
-	ls_remote "lepton::$TRASH_DIRECTORY/store0" >refs &&
+	git -C src push -q "lepton::$(store_url store0)" main:refs/heads/scratch &&
+	git -C src push -q "lepton::$(store_url store0)" --delete scratch &&
+	ls_remote "lepton::$(store_url store0)" >refs &&
 	test_grep ! refs/heads/ refs &&
-	git clone "lepton::$TRASH_DIRECTORY/store0" clone-empty 2>err &&
+	git clone "lepton::$(store_url store0)" clone-empty 2>err &&
 	test_grep "empty repository" err &&
 	test_must_fail git -C clone-empty rev-parse -q --verify HEAD &&
 	commit_file clone-empty first.txt "first" &&
 	git -C clone-empty push origin main &&
-	assert_remote_ref "lepton::$TRASH_DIRECTORY/store0" refs/heads/main \
+	assert_remote_ref "lepton::$(store_url store0)" refs/heads/main \
 		"$(git -C clone-empty rev-parse main)"
 '
 
@@ -309,17 +311,17 @@ test_expect_success 'a repository with no model content at all' '
 	git init -q plain &&
 	commit_file plain one.txt one &&
 	commit_file plain two.txt two &&
-	git -C plain push -q "lepton::$TRASH_DIRECTORY/plain-store" main &&
-	assert_store_marker plain-store &&
-	find plain-store -path "*/recipes/*" -type f >recipes &&
+	git -C plain push -q "lepton::$(store_url plain-store)" main &&
+	assert_store_marker -s plain-store &&
+	store_ls -s plain-store recipes >recipes &&
 	test_must_be_empty recipes &&
-	git clone -q "lepton::$TRASH_DIRECTORY/plain-store" plain-clone &&
+	git clone -q "lepton::$(store_url plain-store)" plain-clone &&
 	test_cmp plain/two.txt plain-clone/two.txt &&
 	test "$(git -C plain-clone rev-parse HEAD)" = "$(git -C plain rev-parse HEAD)" &&
 	git -C plain-clone fsck
 '
 
-test_expect_success 'a store path with spaces' '
+test_expect_success DIRSTORE 'a store path with spaces' '
 	mkdir "dir with spaces" &&
 	spaced="lepton::$TRASH_DIRECTORY/dir with spaces/the store" &&
 	git -C src push -q "$spaced" main &&
@@ -330,7 +332,7 @@ test_expect_success 'a store path with spaces' '
 	git -C "clone with spaces" fetch -q origin
 '
 
-test_expect_success 'URL form lepton::file:///abs/path' '
+test_expect_success DIRSTORE 'URL form lepton::file:///abs/path' '
 	git clone -q "lepton::file://$STORE" clone-fileurl &&
 	test_cmp_bin "$DATA/m3" clone-fileurl/model.safetensors &&
 	test "$(git -C clone-fileurl rev-parse HEAD)" = "$(git -C src rev-parse main)" &&
@@ -339,7 +341,7 @@ test_expect_success 'URL form lepton::file:///abs/path' '
 	assert_remote_ref "$URL" refs/heads/fileurl "$(git -C clone-fileurl rev-parse HEAD)"
 '
 
-test_expect_success 'URL form lepton::./relative, from where git runs' '
+test_expect_success DIRSTORE 'URL form lepton::./relative, from where git runs' '
 	git -C src push -q lepton::../store main:refs/heads/relative &&
 	assert_remote_ref "$URL" refs/heads/relative "$(git -C src rev-parse main)" &&
 	(
@@ -349,51 +351,51 @@ test_expect_success 'URL form lepton::./relative, from where git runs' '
 	test_grep "refs/heads/relative" rel-refs
 '
 
-test_expect_success 'git clone lepton::./relative checks out the content' '
+test_expect_success DIRSTORE 'git clone lepton::./relative checks out the content' '
 	git clone -q lepton::./store clone-rel &&
 	test "$(git -C clone-rel rev-parse HEAD)" = "$(git -C src rev-parse main)" &&
 	test_cmp_bin "$DATA/m3" clone-rel/model.safetensors
 '
 
 test_expect_success 'a directory that is not a lepton store is refused' '
-	mkdir notstore &&
-	echo precious >notstore/file &&
-	test_must_fail git -C src push "lepton::$TRASH_DIRECTORY/notstore" main 2>err &&
+	echo precious >precious &&
+	store_put -s notstore file precious &&
+	test_must_fail git -C src push "lepton::$(store_url notstore)" main 2>err &&
 	test_grep "not a \(git-\)\{0,1\}lepton store" err &&
-	ls -A notstore >actual &&
+	store_ls -s notstore >actual &&
 	echo file >expect &&
 	test_cmp expect actual &&
-	test_must_fail git clone "lepton::$TRASH_DIRECTORY/notstore" clone-notstore 2>err &&
+	test_must_fail git clone "lepton::$(store_url notstore)" clone-notstore 2>err &&
 	test_grep "not a \(git-\)\{0,1\}lepton store" err &&
 	test_path_is_missing clone-notstore
 '
 
 test_expect_success 'an empty directory becomes a store on the first push' '
-	mkdir emptydir &&
-	git -C src push -q "lepton::$TRASH_DIRECTORY/emptydir" main &&
-	assert_store_marker emptydir &&
-	assert_remote_ref "lepton::$TRASH_DIRECTORY/emptydir" refs/heads/main "$(git -C src rev-parse main)"
+	store_make_empty -s emptydir &&
+	git -C src push -q "lepton::$(store_url emptydir)" main &&
+	assert_store_marker -s emptydir &&
+	assert_remote_ref "lepton::$(store_url emptydir)" refs/heads/main "$(git -C src rev-parse main)"
 '
 
 test_expect_success 'clone and fetch of a missing store fail with a clear error' '
-	test_must_fail git clone "lepton::$TRASH_DIRECTORY/missing" clone-missing 2>err &&
+	test_must_fail git clone "lepton::$(store_url missing)" clone-missing 2>err &&
 	test_grep "missing" err &&
 	test_path_is_missing clone-missing &&
-	test_must_fail git -C src fetch "lepton::$TRASH_DIRECTORY/missing" 2>err &&
+	test_must_fail git -C src fetch "lepton::$(store_url missing)" 2>err &&
 	test_grep "missing" err &&
-	test_path_is_missing missing
+	store_is_missing -s missing
 '
 
 test_expect_success 'a store of another format version is refused' '
-	cp -R "$STORE" store-v2 &&
-	chmod u+w store-v2/lepton-store &&
-	echo "lepton store 2" >store-v2/lepton-store &&
-	test_must_fail git clone "lepton::$TRASH_DIRECTORY/store-v2" clone-v2 2>err &&
+	store_copy store store-v2 &&
+	echo "lepton store 2" >marker-v2 &&
+	store_put -s store-v2 lepton-store marker-v2 &&
+	test_must_fail git clone "lepton::$(store_url store-v2)" clone-v2 2>err &&
 	test_grep -i -e "version" -e "upgrade" err &&
-	test_must_fail git -C src push "lepton::$TRASH_DIRECTORY/store-v2" main:refs/heads/v2 2>err &&
+	test_must_fail git -C src push "lepton::$(store_url store-v2)" main:refs/heads/v2 2>err &&
 	test_grep -i -e "version" -e "upgrade" err &&
-	echo "lepton store 2" >expect &&
-	test_cmp expect store-v2/lepton-store
+	store_cat -s store-v2 lepton-store >actual &&
+	test_cmp marker-v2 actual
 '
 
 test_expect_success SCRIPT 'progress on a terminal' '
@@ -426,7 +428,7 @@ test_expect_success SCRIPT 'push shows progress on a terminal' '
 	EOF
 	script -qec ./push-tty.sh /dev/null >tty-push.out 2>&1 &&
 	test_grep "[0-9]%" tty-push.out &&
-	assert_remote_has "$STORE" $(file_sha256 "$DATA/tty")
+	assert_remote_has $(file_sha256 "$DATA/tty")
 '
 
 test_expect_success SCRIPT 'push -q shows no progress on a terminal' '
@@ -440,7 +442,7 @@ test_expect_success SCRIPT 'push -q shows no progress on a terminal' '
 	git push -q origin main:refs/heads/tty
 	EOF
 	script -qec ./push-tty-q.sh /dev/null >tty-push-q.out 2>&1 &&
-	assert_remote_has "$STORE" $(file_sha256 "$DATA/tty2") &&
+	assert_remote_has $(file_sha256 "$DATA/tty2") &&
 	test_grep ! "%" tty-push-q.out
 '
 

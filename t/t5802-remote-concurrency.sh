@@ -10,10 +10,11 @@ clean, and every pushed model version comes back byte for byte.  Then
 git lepton gc --remote consolidates the store while clones run.'
 
 . "$(dirname "$0")"/test-lib.sh
+LEPTON_TEST_BACKEND_AWARE=t
 . "$TEST_DIRECTORY"/lib-remote.sh
 
-STORE="$TRASH_DIRECTORY/store"
-URL="lepton::$STORE"
+# the store (lib-backend.sh): a directory, S3 or WebDAV
+URL="lepton::$STORE_URL"
 N=4
 ROUNDS=3
 MAX_TRIES=40
@@ -279,7 +280,8 @@ test_expect_success 'every branch has its last commit, every version comes back'
 '
 
 test_expect_success LEPTON_GC,LEPTON_FETCH 'gc --remote consolidates the packs while clones fetch' '
-	ls "$STORE"/packs/*.pack >packs.before &&
+	store_ls packs >keys &&
+	grep "\.pack$" keys >packs.before &&
 	test_line_count -gt 1 packs.before &&
 	cat accepted.same accepted.branch | cut -d" " -f1 >accepted.commits &&
 	rm -f gc.code &&
@@ -306,10 +308,12 @@ test_expect_success LEPTON_GC,LEPTON_FETCH 'gc --remote consolidates the packs w
 
 test_expect_success LEPTON_GC 'gc --remote --grace=0 deletes the packs it retired' '
 	git -C final lepton gc --remote origin --grace=0 &&
-	ls "$STORE"/packs/*.pack >packs.after &&
+	store_ls packs >keys &&
+	grep "\.pack$" keys >packs.after &&
 	test_line_count -ge 1 packs.after &&
 	test $(wc -l <packs.after) -lt $(wc -l <packs.before) &&
-	ls "$STORE"/git/packs/*.pack >git-packs.after &&
+	store_ls git/packs >keys &&
+	grep "\.pack$" keys >git-packs.after &&
 	test_line_count -ge 1 git-packs.after
 '
 

@@ -117,6 +117,25 @@ test_expect_success 'checkout of an older version brings its content' '
 	)
 '
 
+test_expect_success 'without hard links, a clone reads frames in ranges and gets the same bytes' '
+	git config --global lepton.hardlinks false &&
+	git config --global lepton.concurrency 3 &&
+	test_when_finished "git config --global --unset lepton.hardlinks;
+		git config --global --unset lepton.concurrency" &&
+	git clone -q "$URL" clone-copied &&
+	test_cmp_bin "$DATA/big2" clone-copied/big.bin &&
+	test_cmp_bin "$DATA/m1" clone-copied/model.safetensors &&
+	test_cmp_bin "$DATA/c1" clone-copied/sub/c.bin &&
+	(
+		cd clone-copied &&
+		git checkout -q HEAD~1 &&
+		test_cmp_bin "$DATA/big1" big.bin &&
+		assert_local_store_sound &&
+		find .git/lepton/packs -links +1 -type f >linked &&
+		test_must_be_empty linked
+	)
+'
+
 test_expect_success 'GIT_LEPTON_SKIP_SMUDGE=1 clones pointers only' '
 	GIT_LEPTON_SKIP_SMUDGE=1 git clone -q "$URL" ptr0 &&
 	make_pointer "$DATA/big2" >expect &&

@@ -9,14 +9,15 @@ gives a clear error, never a crash; a stale lock file in the store is
 named in the error.'
 
 . "$(dirname "$0")"/test-lib.sh
+LEPTON_TEST_BACKEND_AWARE=t
 . "$TEST_DIRECTORY"/lib-remote.sh
 
-STORE="$TRASH_DIRECTORY/store"
-URL="lepton::$STORE"
+# the store (lib-backend.sh): a directory, S3 or WebDAV
+URL="lepton::$STORE_URL"
 BIG=48M
 
-# The lock that guards the refs manifest (DESIGN.md: a lock file and a
-# rename on a directory store).
+# The lock that guards the refs manifest of a directory store (DESIGN.md:
+# a lock file and a rename).
 REFS_LOCK="$STORE/git/refs.lock"
 # a lock that never goes: fail after 1 s, not the 20 s a real push waits
 GIT_LEPTON_TEST_LOCK_WAIT_MS=1000 && export GIT_LEPTON_TEST_LOCK_WAIT_MS
@@ -32,16 +33,17 @@ helper_pid_of () {
 	done
 }
 
-# store_files: how many files the store holds outside tmp/.
+# store_files: how many objects the store holds outside tmp/.
 store_files () {
-	find "$STORE" -path "$STORE/tmp" -prune -o -type f -print 2>/dev/null | wc -l
+	store_ls 2>/dev/null | grep -c -v "^tmp/"
 }
 
-# store_busy: a writer has a file under the store's tmp/, or the store
-# has more files than $store_files_before.
+# store_busy: a writer has an object under the store's tmp/ (a directory
+# store), or the store has more objects than $store_files_before.
 store_busy () {
-	test -n "$(find "$STORE/tmp" -type f 2>/dev/null | head -n 1)" ||
-	test "$(store_files)" -gt "${store_files_before:-0}"
+	store_ls >"$TEST_TMP/busy" 2>/dev/null || return 1
+	grep -q "^tmp/" "$TEST_TMP/busy" ||
+	test "$(grep -c -v "^tmp/" "$TEST_TMP/busy")" -gt "${store_files_before:-0}"
 }
 
 # (src copies packs into the store, lepton.hardlinks=false: a linked
@@ -86,20 +88,6 @@ push_and_kill () {
 start_push () {
 	git -C src push origin main >push.out 2>&1 &
 	git_pid=$!
-}
-
-# restore_store: put back the store moved to $STORE.gone (what a push
-# made at its place meanwhile goes to store.recreated).
-restore_store () {
-	if test -d "$STORE.gone"
-	then
-		rm -rf store.recreated &&
-		if test -e "$STORE"
-		then
-			mv "$STORE" store.recreated
-		fi &&
-		mv "$STORE.gone" "$STORE"
-	fi
 }
 
 # new_big_version N: commit a new $BIG file in src, kept in $DATA/bigN.
@@ -172,10 +160,14 @@ test_expect_success PGREP 'the kills above did land (at least the one at start)'
 	test_line_count -ge 1 kills.log
 '
 
-test_expect_success 'a store moved away in the middle of a push: a clear error, no crash' '
+# (store_vanish moves a directory store away, stops the server of the
+# others; store_restore puts it back, what a push made at the place of a
+# directory store meanwhile going to store.recreated.)
+test_expect_success 'a store that vanishes in the middle of a push: a clear error, no crash' '
 	new_big_version 10 &&
 	before=$(ls_remote "$URL" refs/heads/main | cut -f1) &&
 	store_files_before=$(store_files) &&
+	store_vanish_prepare &&
 	start_push &&
 	tries=0 &&
 	while ! store_busy && kill -0 $git_pid 2>/dev/null && test $tries -lt 2000
@@ -183,15 +175,15 @@ test_expect_success 'a store moved away in the middle of a push: a clear error, 
 		tries=$(($tries + 1)) &&
 		sleep 0.005 || return 1
 	done &&
-	mv "$STORE" "$STORE.gone" &&
-	test_when_finished "restore_store" &&
+	store_vanish &&
+	test_when_finished "store_restore" &&
 	{
 		wait $git_pid
 		code=$?
 	} &&
 	echo >&3 "git push exited with $code" &&
 	cat push.out >&3 &&
-	restore_store &&
+	store_restore &&
 	git -C src lepton fsck --remote origin &&
 	if test $code != 0
 	then
@@ -204,7 +196,7 @@ test_expect_success 'a store moved away in the middle of a push: a clear error, 
 	test_cmp_bin "$DATA/big10" check/big.bin
 '
 
-test_expect_success 'a push whose store vanished leaves no half store behind' '
+test_expect_success DIRSTORE 'a push whose store vanished leaves no half store behind' '
 	if test -e store.recreated
 	then
 		find store.recreated >&3 &&
@@ -212,7 +204,7 @@ test_expect_success 'a push whose store vanished leaves no half store behind' '
 	fi
 '
 
-test_expect_success 'a store whose packs directory is not a directory: a clear error, refs unchanged' '
+test_expect_success DIRSTORE 'a store whose packs directory is not a directory: a clear error, refs unchanged' '
 	new_big_version 11 &&
 	before=$(ls_remote "$URL" refs/heads/main | cut -f1) &&
 	mv "$STORE/packs" packs.saved &&
@@ -225,13 +217,13 @@ test_expect_success 'a store whose packs directory is not a directory: a clear e
 	assert_remote_ref "$URL" refs/heads/main "$before"
 '
 
-test_expect_success 'once the packs directory is back, the push completes' '
+test_expect_success DIRSTORE 'once the packs directory is back, the push completes' '
 	git -C src push origin main &&
 	assert_store_usable &&
 	test_cmp_bin "$DATA/big11" check/big.bin
 '
 
-test_expect_success !ROOT 'a store that cannot be written: a clear error, refs unchanged' '
+test_expect_success DIRSTORE,!ROOT 'a store that cannot be written: a clear error, refs unchanged' '
 	echo more >src/more.txt &&
 	git -C src add more.txt &&
 	git -C src commit -q -m more &&
@@ -244,7 +236,7 @@ test_expect_success !ROOT 'a store that cannot be written: a clear error, refs u
 	git -C src push origin main
 '
 
-test_expect_success 'a stale lock file in the store: the error names it' '
+test_expect_success DIRSTORE 'a stale lock file in the store: the error names it' '
 	echo small >src/small.txt &&
 	git -C src add small.txt &&
 	test_tick &&
@@ -262,7 +254,7 @@ test_expect_success 'a stale lock file in the store: the error names it' '
 	assert_remote_ref "$URL" refs/heads/main "$(git -C src rev-parse main)"
 '
 
-test_expect_success 'a fetch beside a stale lock still works' '
+test_expect_success DIRSTORE 'a fetch beside a stale lock still works' '
 	echo stale >"$REFS_LOCK" &&
 	test_when_finished "rm -f \"\$REFS_LOCK\"" &&
 	rm -rf check &&
@@ -271,10 +263,10 @@ test_expect_success 'a fetch beside a stale lock still works' '
 '
 
 test_expect_success 'a damaged refs manifest: clone, push and fsck say so, nothing is written' '
-	cp "$STORE/git/refs" refs.saved &&
-	test_when_finished "cp refs.saved \"\$STORE/git/refs\"" &&
-	printf "lepton refs 1\nref nothex refs/heads/main\n" >"$STORE/git/refs" &&
-	cp "$STORE/git/refs" refs.damaged &&
+	store_cat git/refs >refs.saved &&
+	test_when_finished "store_put git/refs refs.saved" &&
+	printf "lepton refs 1\nref nothex refs/heads/main\n" >refs.damaged &&
+	store_put git/refs refs.damaged &&
 	rm -rf damaged-clone &&
 	test_must_fail git clone -q "$URL" damaged-clone 2>err &&
 	cat err >&3 &&
@@ -284,15 +276,17 @@ test_expect_success 'a damaged refs manifest: clone, push and fsck say so, nothi
 	git -C src commit -q -m "after damage" &&
 	test_must_fail git -C src push origin main 2>err &&
 	test_grep "refs manifest" err &&
-	test_cmp refs.damaged "$STORE/git/refs" &&
+	store_cat git/refs >refs.now &&
+	test_cmp refs.damaged refs.now &&
 	test_must_fail git -C src lepton fsck --remote origin >out &&
 	test_grep "error: remote refs manifest" out
 '
 
 test_expect_success 'a manifest of a later format asks for an upgrade' '
-	cp "$STORE/git/refs" refs.saved &&
-	test_when_finished "cp refs.saved \"\$STORE/git/refs\"" &&
-	printf "lepton refs 2\n" >"$STORE/git/refs" &&
+	store_cat git/refs >refs.saved &&
+	test_when_finished "store_put git/refs refs.saved" &&
+	printf "lepton refs 2\n" >refs.v2 &&
+	store_put git/refs refs.v2 &&
 	test_must_fail git ls-remote "$URL" 2>err &&
 	test_grep "lepton refs 2" err &&
 	test_grep "reads .lepton refs 1." err
