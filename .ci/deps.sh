@@ -7,6 +7,16 @@ libzstd-dev libssl-dev libcmocka-dev time perl openssl procps diffutils util-lin
 curl python3 nginx libnginx-mod-http-dav-ext"
 optional="git-lfs"
 
+# s3rver (npm), the S3 server of t5830 that checks SigV4 signatures: in a
+# cache outside the repository, where the test looks for it
+s3rver_dir="${LEPTON_S3RVER_DIR:-$HOME/.cache/lepton-test/s3rver}"
+if command -v npm >/dev/null && [ ! -d "$s3rver_dir/node_modules/@20minutes/s3rver" ]; then
+	echo "deps: installing s3rver in $s3rver_dir"
+	mkdir -p "$s3rver_dir"
+	(cd "$s3rver_dir" && npm install --silent --no-audit --no-fund @20minutes/s3rver@4 >/dev/null) ||
+		echo "deps: cannot install s3rver; t5830 needs it on CI" >&2
+fi
+
 # moto_server (the S3 server of t581x) is a Python package, not a Debian
 # one: say where it is, or that those tests will skip (fail under CI).
 # pip cannot install it offline, so this only reports.

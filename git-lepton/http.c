@@ -167,6 +167,9 @@ static void give_handle(struct http_client *c, CURL *h)
 	pthread_mutex_unlock(&c->lock);
 }
 
+static int header_is(const char *line, size_t len, const char *name, const char **value,
+		     size_t *vlen);
+
 void http_request_init(struct http_request *req)
 {
 	memset(req, 0, sizeof(*req));
@@ -180,6 +183,7 @@ void http_response_init(struct http_response *res)
 	buf_init(&res->location, 0);
 	buf_init(&res->content_range, 0);
 	buf_init(&res->error_body, 0);
+	buf_init_limit(&res->headers, ERROR_BODY_MAX);
 }
 
 void http_response_release(struct http_response *res)
@@ -188,6 +192,25 @@ void http_response_release(struct http_response *res)
 	buf_release(&res->location);
 	buf_release(&res->content_range);
 	buf_release(&res->error_body);
+	buf_release(&res->headers);
+}
+
+int http_response_header(const struct http_response *res, const char *name, struct buf *out)
+{
+	const char *line = res->headers.data, *v;
+	size_t vlen;
+
+	buf_reset(out);
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
+		if (header_is(line, len, name, &v, &vlen)) {
+			buf_add(out, v, vlen);
+			return 1;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return 0;
 }
 
 void http_encode(struct buf *out, const char *s, int keep_slash)
@@ -244,6 +267,9 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *data)
 	size_t len = size * nmemb, vlen;
 	const char *v;
 
+	if (len <= 5 || strncmp(line, "HTTP/", 5))
+		buf_add(&a->res->headers, line, len); /* past the limit: dropped */
+
 	if (len > 5 && !strncmp(line, "HTTP/", 5)) {
 		const char *sp = memchr(line, ' ', len);
 		a->status = sp ? strtol(sp + 1, NULL, 10) : 0;
@@ -252,6 +278,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *data)
 		buf_reset(&a->res->etag);
 		buf_reset(&a->res->location);
 		buf_reset(&a->res->content_range);
+		buf_reset(&a->res->headers);
 		a->res->content_length = 0;
 	} else if (header_is(line, len, "etag", &v, &vlen)) {
 		buf_reset(&a->res->etag);
@@ -400,8 +427,12 @@ static struct curl_slist *build_headers(const struct http_request *req, const st
 
 	for (const char *const *h = req->headers; h && *h; h++)
 		list = curl_slist_append(list, *h);
-	/* no "Expect: 100-continue" round trip before a body */
-	list = curl_slist_append(list, "Expect:");
+	/* no "Expect: 100-continue" round trip before a body; but not under
+	 * SigV4: libcurl 7.88 signs the empty "expect:" it does not send, and
+	 * S3 answers 100 Continue at once (and refuses early what it would
+	 * refuse after gigabytes) */
+	if (!req->aws_sigv4)
+		list = curl_slist_append(list, "Expect:");
 	if (a->want_start || req->has_range) {
 		if (a->want_end)
 			snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-%" PRIu64,
@@ -413,41 +444,51 @@ static struct curl_slist *build_headers(const struct http_request *req, const st
 	return list;
 }
 
-/* GIT_CURL_VERBOSE's trace, as git prints it: the text and headers, with
- * credentials (basic auth is a password in base64) redacted. */
-static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
-{
-	const char *prefix;
+/* Header lines whose values are secrets (a password in base64, a signature,
+ * a session token): traces show their names only, as git's GIT_TRACE_CURL. */
+static const char *const secret_headers[] = { "authorization", "proxy-authorization",
+					      "x-amz-security-token", "cookie", "set-cookie" };
 
-	(void)h;
-	(void)userp;
-	switch (type) {
-	case CURLINFO_TEXT:
-		prefix = "* ";
-		break;
-	case CURLINFO_HEADER_IN:
-		prefix = "< ";
-		break;
-	case CURLINFO_HEADER_OUT:
-		prefix = "> ";
-		break;
-	default:
-		return 0; /* bodies are not traced */
-	}
+static void trace_lines(const char *prefix, const char *data, size_t size)
+{
 	while (size) {
 		const char *nl = memchr(data, '\n', size);
-		size_t n = nl ? (size_t)(nl - data) + 1 : size;
-		const char *colon = memchr(data, ':', n);
-		size_t name = colon ? (size_t)(colon - data) : 0;
+		size_t len = nl ? (size_t)(nl - data) + 1 : size, shown = len;
+		const char *colon = memchr(data, ':', len);
 
-		if (type == CURLINFO_HEADER_OUT && colon &&
-		    ((name == 13 && !strncasecmp(data, "authorization", 13)) ||
-		     (name == 19 && !strncasecmp(data, "proxy-authorization", 19))))
-			fprintf(stderr, "%s%.*s: <redacted>\n", prefix, (int)name, data);
-		else
-			fprintf(stderr, "%s%.*s%s", prefix, (int)n, data, nl ? "" : "\n");
-		data += n;
-		size -= n;
+		for (size_t i = 0; colon && i < sizeof(secret_headers) / sizeof(*secret_headers);
+		     i++)
+			if ((size_t)(colon - data) == strlen(secret_headers[i]) &&
+			    !strncasecmp(data, secret_headers[i], colon - data))
+				shown = colon - data + 1;
+		while (shown && (data[shown - 1] == '\n' || data[shown - 1] == '\r'))
+			shown--;
+		if (shown || len > 2)
+			fprintf(stderr, "%s%.*s%s\n", prefix, (int)shown, data,
+				shown < len && colon && shown == (size_t)(colon - data) + 1
+				    ? " <redacted>"
+				    : "");
+		data += len;
+		size -= len;
+	}
+}
+
+static int on_trace(CURL *h, curl_infotype type, char *data, size_t size, void *unused)
+{
+	(void)h;
+	(void)unused;
+	switch (type) {
+	case CURLINFO_TEXT:
+		trace_lines("* ", data, size);
+		break;
+	case CURLINFO_HEADER_OUT:
+		trace_lines("> ", data, size);
+		break;
+	case CURLINFO_HEADER_IN:
+		trace_lines("< ", data, size);
+		break;
+	default: /* bodies and TLS records are not traced */
+		break;
 	}
 	return 0;
 }
@@ -477,7 +518,7 @@ static void setup(struct http_client *c, CURL *h, const struct http_request *req
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (c->opt.verbose) {
 		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
-		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_trace);
 	}
 
 	if (req->aws_sigv4) {

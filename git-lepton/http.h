@@ -88,12 +88,16 @@ struct http_response {
 	struct buf location;      /* the Location header */
 	struct buf content_range; /* the Content-Range header */
 	struct buf error_body;    /* the first 64 KiB of a non-2xx body */
+	struct buf headers;       /* the final reply's header lines (64 KiB at most) */
 	uint64_t content_length;  /* Content-Length, or 0 */
 	unsigned attempts;        /* how many times it was sent */
 };
 
 void http_response_init(struct http_response *res);
 void http_response_release(struct http_response *res);
+/* The value of header name (any case) of the final reply into out: 1 when
+ * it was there, else 0 and out empty. */
+int http_response_header(const struct http_response *res, const char *name, struct buf *out);
 
 /*
  * Perform req and fill res.  Returns 0 when the server answered (whatever
