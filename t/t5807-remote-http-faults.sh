@@ -6,7 +6,9 @@ Through t/helper/fault-proxy in front of the S3 or WebDAV server: 503
 with Retry-After and 429 are retried (and Retry-After honoured), a push
 whose uploads keep failing says so and leaves the refs alone, a download
 cut in the middle is resumed, and a body with a flipped byte is caught
-before any bad byte reaches the work tree.  Needs a server: t5817 (S3)
+before any bad byte reaches the work tree; a server that stops in the
+middle of a clone, answers slowly or not at all gives a clear error, and
+a clone afterwards is whole.  Needs a server: t5817 (S3)
 and t5827 (WebDAV) run it; with a directory store it skips.'
 
 . "$(dirname "$0")"/test-lib.sh
@@ -106,6 +108,51 @@ test_expect_success 'a flipped byte in every pack download: caught, no bad bytes
 	then
 		test_cmp_bin "$DATA/m2" clone-flip/model.safetensors
 	fi
+'
+
+test_expect_success 'the server stops in the middle of a clone: a clear error, then a whole clone' '
+	fault_rules "GET $PACKS delay 1500" &&
+	store_vanish_prepare &&
+	{
+		GIT_LEPTON_RETRIES=2 git clone -q "$URL" clone-stop >clone.out 2>&1 &
+		clone_pid=$!
+	} &&
+	sleep 1 &&
+	store_vanish &&
+	test_when_finished "store_restore" &&
+	test_must_fail wait $clone_pid &&
+	cat clone.out >&3 &&
+	test_grep -e "^error:" -e "^fatal:" clone.out &&
+	test_grep ! -i -e "segmentation" -e "core dumped" -e "abort" clone.out &&
+	if test -f clone-stop/model.safetensors &&
+		test "$(file_size clone-stop/model.safetensors)" = "$(file_size "$DATA/m2")"
+	then
+		test_cmp_bin "$DATA/m2" clone-stop/model.safetensors
+	fi &&
+	store_restore &&
+	fault_rules &&
+	git clone -q "$URL" clone-after-stop &&
+	test_cmp_bin "$DATA/m2" clone-after-stop/model.safetensors
+'
+
+test_expect_success 'a slow server: slow answers still finish' '
+	fault_rules "GET $PACKS delay 400" "GET $REFS delay 400" &&
+	: >"$FAULT_LOG" &&
+	git clone -q "$URL" clone-slow &&
+	grep " delay$" "$FAULT_LOG" &&
+	test_cmp_bin "$DATA/m2" clone-slow/model.safetensors
+'
+
+test_expect_success 'a server that stops answering: the clone gives up after http.lowSpeedTime' '
+	fault_rules "GET $PACKS hang" &&
+	start=$(now_ms) &&
+	test_must_fail env GIT_HTTP_LOW_SPEED_TIME=1 GIT_LEPTON_RETRIES=1 \
+		git clone -q "$URL" clone-hang 2>err &&
+	end=$(now_ms) &&
+	cat err >&3 &&
+	echo >&3 "gave up after $(($end - $start)) ms" &&
+	test_grep -e "^error:" -e "^fatal:" err &&
+	test $(($end - $start)) -lt 30000
 '
 
 test_expect_success 'without faults the store is sound and clones byte for byte' '
