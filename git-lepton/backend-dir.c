@@ -203,6 +203,35 @@ done:
 	return err;
 }
 
+static int dir_get_range_stream(struct backend *b, const char *key, uint64_t offset, uint64_t len,
+				backend_sink_fn fn, void *data)
+{
+	static const size_t piece = 1 << 20;
+	char *bytes = xmalloc(piece);
+	int fd, err = open_object(b, key, &fd);
+
+	while (!err && len) {
+		ssize_t n = pread(fd, bytes, len < piece ? len : piece, (off_t)offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			err = lepton_error_errno(LEPTON_EIO, "cannot read '%s' of store '%s'", key,
+						 b->name);
+		else if (!n)
+			err = lepton_error_set(LEPTON_ECORRUPT,
+					       "'%s' of store '%s' is shorter than expected", key,
+					       b->name);
+		else if (!(err = fn(data, bytes, n))) {
+			offset += n;
+			len -= n;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	free(bytes);
+	return err;
+}
+
 static int dir_get_stream(struct backend *b, const char *key, backend_sink_fn fn, void *data)
 {
 	static const size_t piece = 1 << 20;
@@ -576,6 +605,7 @@ static const struct backend_ops dir_ops = {
 	.create = dir_create,
 	.get = dir_get,
 	.get_range = dir_get_range,
+	.get_range_stream = dir_get_range_stream,
 	.get_stream = dir_get_stream,
 	.exists = dir_exists,
 	.put = dir_put,

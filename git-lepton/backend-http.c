@@ -572,6 +572,12 @@ static int http_get_range(struct backend *b, const char *key, uint64_t offset, u
 	return get(http_of(b), key, 1, offset, len, out, NULL, NULL);
 }
 
+static int http_get_range_stream(struct backend *b, const char *key, uint64_t offset, uint64_t len,
+				 backend_sink_fn fn, void *data)
+{
+	return get(http_of(b), key, 1, offset, len, NULL, fn, data);
+}
+
 static int http_get_stream(struct backend *b, const char *key, backend_sink_fn fn, void *data)
 {
 	return get(http_of(b), key, 0, 0, 0, NULL, fn, data);
@@ -1127,6 +1133,7 @@ static const struct backend_ops http_ops = {
 	.create = http_create,
 	.get = http_get,
 	.get_range = http_get_range,
+	.get_range_stream = http_get_range_stream,
 	.get_stream = http_get_stream,
 	.exists = http_exists,
 	.put = http_put,

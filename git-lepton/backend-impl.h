@@ -25,6 +25,8 @@ struct backend_ops {
 	int (*get)(struct backend *b, const char *key, struct buf *out);
 	int (*get_range)(struct backend *b, const char *key, uint64_t offset, uint64_t len,
 			 struct buf *out);
+	int (*get_range_stream)(struct backend *b, const char *key, uint64_t offset, uint64_t len,
+				backend_sink_fn fn, void *data);
 	int (*get_stream)(struct backend *b, const char *key, backend_sink_fn fn, void *data);
 	int (*exists)(struct backend *b, const char *key);
 	int (*put)(struct backend *b, const char *key, const void *data, size_t len);

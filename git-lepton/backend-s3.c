@@ -658,6 +658,12 @@ static int s3_get_range(struct backend *b, const char *key, uint64_t offset, uin
 	return s3_get_into(b, key, out, 1, offset, len, NULL, NULL, NULL);
 }
 
+static int s3_get_range_stream(struct backend *b, const char *key, uint64_t offset, uint64_t len,
+			       backend_sink_fn fn, void *data)
+{
+	return s3_get_into(b, key, NULL, 1, offset, len, fn, data, NULL);
+}
+
 static int s3_get_stream(struct backend *b, const char *key, backend_sink_fn fn, void *data)
 {
 	return s3_get_into(b, key, NULL, 0, 0, 0, fn, data, NULL);
@@ -1510,6 +1516,7 @@ static const struct backend_ops s3_ops = {
 	.create = s3_create,
 	.get = s3_get,
 	.get_range = s3_get_range,
+	.get_range_stream = s3_get_range_stream,
 	.get_stream = s3_get_stream,
 	.exists = s3_exists,
 	.put = s3_put,

@@ -115,6 +115,14 @@ int backend_get_range(struct backend *b, const char *key, uint64_t offset, uint6
 	return b->ops->get_range(b, key, offset, len, out);
 }
 
+int backend_get_range_stream(struct backend *b, const char *key, uint64_t offset, uint64_t len,
+			     backend_sink_fn fn, void *data)
+{
+	if (!len)
+		return 0;
+	return b->ops->get_range_stream(b, key, offset, len, fn, data);
+}
+
 int backend_get_stream(struct backend *b, const char *key, backend_sink_fn fn, void *data)
 {
 	return b->ops->get_stream(b, key, fn, data);

@@ -44,9 +44,13 @@ int backend_get(struct backend *b, const char *key, struct buf *out);
 /* len bytes from offset appended to out; a short object is LEPTON_ECORRUPT. */
 int backend_get_range(struct backend *b, const char *key, uint64_t offset, uint64_t len,
 		      struct buf *out);
+/* len bytes from offset, streamed to fn in pieces; a short object is
+ * LEPTON_ECORRUPT. */
+typedef int (*backend_sink_fn)(void *data, const void *bytes, size_t len);
+int backend_get_range_stream(struct backend *b, const char *key, uint64_t offset, uint64_t len,
+			     backend_sink_fn fn, void *data);
 /* The whole object, streamed to fn in pieces; fn returning non-zero stops
  * the transfer with that value. */
-typedef int (*backend_sink_fn)(void *data, const void *bytes, size_t len);
 int backend_get_stream(struct backend *b, const char *key, backend_sink_fn fn, void *data);
 /* A backend_sink_fn that writes to the file descriptor data points at. */
 int backend_sink_fd(void *data, const void *bytes, size_t len);

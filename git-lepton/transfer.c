@@ -611,12 +611,15 @@ done:
 /*
  * Frames come down in spans: the wanted frames of one remote pack, sorted
  * by offset, with neighbours that lie close together read in one ranged
- * request of up to SPAN_LIMIT bytes (a few requests per GiB, not one per
- * frame).  Spans are read on several threads; the pack being written, the
- * queue (which grows as delta bases turn up) and the counts are the lock's.
+ * request, streamed and cut into frames as they arrive (so a span's size
+ * costs no memory).  Spans are sized to give each of the threads a share
+ * of the bytes (between SPAN_MIN and SPAN_MAX): a few requests per GiB,
+ * not one per frame.  The pack being written, the queue (which grows as
+ * delta bases turn up) and the counts are the lock's.
  */
-#define SPAN_LIMIT (16u << 20)  /* bytes one request reads, at most */
-#define SPAN_GAP   (256u << 10) /* unwanted bytes read to join two frames */
+#define SPAN_MIN (16ull << 20)  /* bytes one request may stop at */
+#define SPAN_MAX (512ull << 20) /* bytes one request reads, at most */
+#define SPAN_GAP (1u << 20)     /* unwanted bytes read to join two frames */
 
 struct wanted_frame {
 	struct lepton_oid oid;
@@ -664,6 +667,7 @@ static int plan_spans(struct remote_store *rs, struct lepton_store *local, struc
 	struct wanted_frame *frames = xcalloc(q->nr - *from + 1, sizeof(*frames));
 	struct span *spans;
 	size_t n = 0, ns = 0;
+	uint64_t total = 0, limit;
 	char hex[OID_HEXSZ + 1];
 
 	for (; *from < q->nr; (*from)++) {
@@ -686,16 +690,19 @@ static int plan_spans(struct remote_store *rs, struct lepton_store *local, struc
 			free(frames);
 			return err;
 		}
+		total += f->len;
 		n++;
 	}
 	qsort(frames, n, sizeof(*frames), wanted_cmp);
+	limit = total / (rs->concurrency ? rs->concurrency : 1) + 1;
+	limit = limit < SPAN_MIN ? SPAN_MIN : limit > SPAN_MAX ? SPAN_MAX : limit;
 	spans = xcalloc(n + 1, sizeof(*spans));
 	for (size_t i = 0; i < n; i++) {
 		struct span *s = ns ? &spans[ns - 1] : NULL;
 		uint64_t end = frames[i].offset + frames[i].len;
 		if (s && s->pack == frames[i].pack && frames[i].offset >= s->offset + s->len &&
 		    frames[i].offset - (s->offset + s->len) <= SPAN_GAP &&
-		    end - s->offset <= SPAN_LIMIT) {
+		    end - s->offset <= limit) {
 			s->len = end - s->offset;
 			s->nr++;
 			continue;
@@ -744,29 +751,70 @@ static int keep_frame(struct incoming *in, const struct lepton_oid *chunk, const
 	return 0;
 }
 
-/* Read one span (without the lock), check its frames, keep them. */
-static int fetch_span(struct incoming *in, const struct span *s, struct buf *bytes)
+/* A span as it streams in: the bytes between its frames are dropped, each
+ * frame is gathered, checked and kept as soon as it is whole. */
+struct span_reader {
+	struct incoming *in;
+	const struct span *s;
+	size_t next;  /* the span's frame being gathered */
+	uint64_t pos; /* pack offset of the next byte */
+	struct buf *frame;
+};
+
+static int span_take(void *data, const void *bytes, size_t len)
 {
-	struct remote_store *rs = in->rs;
+	struct span_reader *r = data;
+	const unsigned char *p = bytes;
+
+	while (len && r->next < r->s->nr) {
+		const struct wanted_frame *f = &r->in->frames[r->s->first + r->next];
+		struct frame_header h;
+		size_t n;
+		int err;
+
+		if (r->pos < f->offset) {
+			n = f->offset - r->pos < len ? (size_t)(f->offset - r->pos) : len;
+		} else {
+			n = f->offset + f->len - r->pos < len
+				? (size_t)(f->offset + f->len - r->pos)
+				: len;
+			if ((err = buf_add(r->frame, p, n)))
+				return err;
+		}
+		p += n;
+		len -= n;
+		r->pos += n;
+		if (r->pos < f->offset + f->len || r->pos <= f->offset)
+			continue;
+		if ((err =
+			 check_frame(&h, (unsigned char *)r->frame->data, r->frame->len, &f->oid)))
+			return lepton_error_wrap(err, "store '%s'", backend_name(r->in->rs->b));
+		pthread_mutex_lock(&r->in->lock);
+		err = r->in->err ? r->in->err
+				 : keep_frame(r->in, &f->oid, r->frame->data, r->frame->len, &h);
+		pthread_mutex_unlock(&r->in->lock);
+		if (err)
+			return err;
+		buf_reset(r->frame);
+		r->next++;
+	}
+	return 0;
+}
+
+/* Read one span (without the lock), check its frames, keep them. */
+static int fetch_span(struct incoming *in, const struct span *s, struct buf *frame)
+{
+	struct span_reader r = { .in = in, .s = s, .pos = s->offset, .frame = frame };
 	struct buf key = BUF_INIT;
 	int err;
 
-	buf_reset(bytes);
+	buf_reset(frame);
 	buf_addf(&key, "packs/%s.pack", s->pack->name);
-	err = backend_get_range(rs->b, key.data, s->offset, s->len, bytes);
+	err = backend_get_range_stream(in->rs->b, key.data, s->offset, s->len, span_take, &r);
 	buf_release(&key);
-	for (size_t i = 0; !err && i < s->nr; i++) {
-		const struct wanted_frame *f = &in->frames[s->first + i];
-		unsigned char *frame = (unsigned char *)bytes->data + (f->offset - s->offset);
-		struct frame_header h;
-		if ((err = check_frame(&h, frame, f->len, &f->oid))) {
-			err = lepton_error_wrap(err, "store '%s'", backend_name(rs->b));
-			break;
-		}
-		pthread_mutex_lock(&in->lock);
-		err = in->err ? in->err : keep_frame(in, &f->oid, frame, f->len, &h);
-		pthread_mutex_unlock(&in->lock);
-	}
+	if (!err && r.next < s->nr)
+		err = lepton_error_set(LEPTON_ECORRUPT, "pack '%s' of store '%s' is truncated",
+				       s->pack->name, backend_name(in->rs->b));
 	return err;
 }
 
@@ -775,7 +823,7 @@ static void *fetch_worker(void *arg)
 	struct incoming *in = arg;
 	struct buf bytes;
 
-	buf_init_limit(&bytes, SPAN_LIMIT + FRAME_READ_LIMIT);
+	buf_init_limit(&bytes, FRAME_READ_LIMIT);
 	for (;;) {
 		const struct span *s = NULL;
 		int err;
