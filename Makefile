@@ -4,7 +4,8 @@
 #   make test               unit tests (cmocka) and end-to-end tests (prove)
 #   make SANITIZE=address,undefined test
 #   make install prefix=/usr/local DESTDIR=
-#   make bench              the project's benchmark (1 GiB model, vs git-lfs)
+#   make bench              the project's benchmark (1 GiB model, vs git-lfs;
+#                           then push and clone on directory, S3, WebDAV stores)
 #   make demo               a real demo in a throwaway repository
 #   make deps               install the Debian packages the build needs
 #   make check              clang-format check, cppcheck, then the tests
@@ -141,6 +142,7 @@ demo: all $(HELPER_BINS)
 
 bench: all $(HELPER_BINS)
 	@sh bench/bench.sh
+	@sh bench/backends.sh
 
 check: all
 	clang-format --dry-run --Werror $(CORE_SRCS) $(CMD_SRCS) $(wildcard git-lepton/*.h filter/*.h fuzz/*.[ch]) $(UNIT_SRCS) $(HELPER_SRCS) $(HELPER_MAIN_SRCS)

@@ -41,7 +41,7 @@ static void global_init(void)
 int http_git_config(const char *key, struct buf *out)
 {
 	struct buf value = BUF_INIT;
-	int rc = run_git(&value, "config", "--get", key, NULL);
+	int rc = run_git(&value, "config", "--get", key, (char *)NULL);
 
 	if (rc == 0) {
 		while (value.len && (value.data[value.len - 1] == '\n'))
