@@ -8,7 +8,8 @@ whose uploads keep failing says so and leaves the refs alone, a download
 cut in the middle is resumed, and a body with a flipped byte is caught
 before any bad byte reaches the work tree; a server that stops in the
 middle of a clone, answers slowly or not at all gives a clear error, and
-a clone afterwards is whole.  Needs a server: t5817 (S3)
+a clone afterwards is whole; a reply lost after the server acted (the
+refs swapped, a part or a move done) is retried and the push lands.  Needs a server: t5817 (S3)
 and t5827 (WebDAV) run it; with a directory store it skips.'
 
 . "$(dirname "$0")"/test-lib.sh
@@ -160,6 +161,25 @@ test_expect_success 'without faults the store is sound and clones byte for byte'
 	git -C src lepton fsck --remote origin --full &&
 	git clone -q "$URL" clone-ok &&
 	test_cmp_bin "$DATA/m2" clone-ok/model.safetensors
+'
+
+test_expect_success 'replies lost after the server acted: retried, and the push still lands' '
+	make_model "$DATA/m3" 12 7 3 &&
+	cp "$DATA/m3" src/model.safetensors &&
+	git -C src add model.safetensors &&
+	test_tick &&
+	git -C src commit -q -m v3 &&
+	fault_rules "PUT $REFS lose times=1" "POST $PACKS lose times=1" \
+		"PUT $PACKS lose times=1" "MOVE store/ lose times=2" &&
+	: >"$FAULT_LOG" &&
+	GIT_LEPTON_TEST_S3_PART_SIZE=5242880 git -C src push origin main 2>err &&
+	fault_rules &&
+	cat err >&3 &&
+	test "$(grep -c " lose$" "$FAULT_LOG")" -ge 2 &&
+	assert_remote_ref "$URL" refs/heads/main "$(git -C src rev-parse main)" &&
+	git -C src lepton fsck --remote origin &&
+	git clone -q "$URL" clone-lost &&
+	test_cmp_bin "$DATA/m3" clone-lost/model.safetensors
 '
 
 test_done
