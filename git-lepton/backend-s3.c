@@ -601,9 +601,10 @@ static int reply_error(const struct s3_backend *s, const struct s3_call *c, cons
 				     name, s->key_id, s->cred_source, code.len ? code.data : "403",
 				     msg.len ? ": " : "", msg.data, s->bucket);
 	else
-		err =
-		    lepton_error_set(LEPTON_ERR, "store '%s': %s '%s' failed: HTTP %ld %s%s%s",
-				     name, what, key, st, code.data, msg.len ? ": " : "", msg.data);
+		err = lepton_error_set(
+		    LEPTON_ERR, "store '%s': %s '%s' failed: HTTP %ld%s%s%s%s%s", name, what, key,
+		    st, code.len ? " " : "", code.len ? code.data : "", msg.len ? ": " : "",
+		    msg.len ? msg.data : "", c->res.attempts > 1 ? " (after retries)" : "");
 	buf_release(&code);
 	buf_release(&msg);
 	buf_release(&region);
