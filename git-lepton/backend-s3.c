@@ -108,6 +108,36 @@ void s3_query_add(struct buf *q, const char *name, const char *value)
 	http_encode(q, value, 0);
 }
 
+uint64_t s3_parse_size(const char *text)
+{
+	char *end;
+	unsigned long long n = strtoull(text, &end, 10);
+	int shift = 0;
+
+	if (end == text)
+		return 0;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	}
+	if (*end || n > (UINT64_MAX >> shift))
+		return 0;
+	return (uint64_t)n << shift;
+}
+
 uint64_t s3_part_size(uint64_t size, uint64_t min_part)
 {
 	uint64_t part = min_part < S3_MIN_PART ? S3_MIN_PART : min_part;
@@ -362,6 +392,19 @@ static int configure(struct s3_backend *s)
 		s->threads = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 	}
 	s->min_part = S3_DEFAULT_PART;
+	if (remote_config("partsize", &v) || http_git_config("lepton.partsize", &v)) {
+		/* a service whose multipart is slow (moto) or whose single PUTs
+		 * are fast takes larger parts: a file no larger goes in one PUT */
+		uint64_t n = s3_parse_size(v.data);
+		if (!n || n > S3_MAX_PART) {
+			err = lepton_error_set(LEPTON_EINVALID,
+					       "part size '%s' of store '%s': give 5m to 5g "
+					       "(a number with k, m or g)",
+					       v.data, s->base.name);
+			goto done;
+		}
+		s->min_part = n < S3_MIN_PART ? S3_MIN_PART : n;
+	}
 	if (env("GIT_LEPTON_TEST_S3_PART_SIZE")) {
 		/* the test suite makes multipart uploads of small files */
 		s->min_part = strtoull(env("GIT_LEPTON_TEST_S3_PART_SIZE"), NULL, 10);

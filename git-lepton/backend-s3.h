@@ -36,6 +36,8 @@ void s3_query_add(struct buf *q, const char *name, const char *value);
 /* The part size for a file of size bytes: at least min_part (and S3's 5
  * MiB), large enough that no more than 10,000 parts are needed, a whole
  * number of MiB; 0 when the file is too large for S3 (over 5 GiB parts). */
+/* A size as git writes it ("16m", "1g", "5242880"); 0 when malformed. */
+uint64_t s3_parse_size(const char *text);
 uint64_t s3_part_size(uint64_t size, uint64_t min_part);
 
 /*

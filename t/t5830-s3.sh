@@ -193,6 +193,27 @@ test_expect_success 'a second version pushed, fetched and checked out' '
 	(cd dst && git lepton fsck --remote origin --full)
 '
 
+test_expect_success 'lepton.<remote>.partSize: larger parts, one PUT, or a clear refusal' '
+	git -C src remote add whole "lepton::s3://$BUCKET/models/whole" &&
+	git -C src remote add parts "lepton::s3://$BUCKET/models/parts" &&
+	git -C src config lepton.whole.partSize 1g &&
+	git -C src config lepton.parts.partSize 5m &&
+	(
+		unset GIT_LEPTON_TEST_S3_PART_SIZE &&
+		git -C src push -q whole main &&
+		git -C src push -q parts main
+	) &&
+	test $(moto_requests "POST /$BUCKET/models/whole/packs/.*?uploads= ") = 0 &&
+	test $(moto_requests "PUT /$BUCKET/models/whole/packs/pack-[0-9a-f]*[.]pack ") -ge 1 &&
+	test $(moto_requests "PUT /$BUCKET/models/parts/packs/.*partNumber=2&") -ge 1 &&
+	git clone -q "lepton::s3://$BUCKET/models/whole" whole-clone &&
+	cmp whole-clone/model.safetensors "$DATA/m2" &&
+	git -C src config lepton.whole.partSize 16q &&
+	test_must_fail git -C src push whole HEAD:refs/heads/other 2>err &&
+	git -C src config --unset lepton.whole.partSize &&
+	test_grep "part size .16q." err
+'
+
 test_expect_success 'an interrupted multipart upload resumes: its parts are not sent again' '
 	make_model "$DATA/m3" 24 11 1 &&
 	setup_repo res &&

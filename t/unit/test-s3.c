@@ -87,6 +87,21 @@ static void test_part_size(void **state)
 	assert_true(s3_part_size(10000ULL * (5ULL << 30), 16 * MiB) != 0);
 }
 
+static void test_parse_size(void **state)
+{
+	(void)state;
+	assert_int_equal(s3_parse_size("5242880"), 5 * MiB);
+	assert_int_equal(s3_parse_size("16m"), 16 * MiB);
+	assert_int_equal(s3_parse_size("64M"), 64 * MiB);
+	assert_int_equal(s3_parse_size("1g"), 1024 * MiB);
+	assert_int_equal(s3_parse_size("512k"), MiB / 2);
+	assert_int_equal(s3_parse_size(""), 0);
+	assert_int_equal(s3_parse_size("m"), 0);
+	assert_int_equal(s3_parse_size("16mb"), 0);
+	assert_int_equal(s3_parse_size("16 m"), 0);
+	assert_int_equal(s3_parse_size("99999999999999999999g"), 0);
+}
+
 static void test_xml(void **state)
 {
 	static const char xml[] =
@@ -153,6 +168,7 @@ int main(void)
 		cmocka_unit_test(test_url_virtual_hosted),
 		cmocka_unit_test(test_query),
 		cmocka_unit_test(test_part_size),
+		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_xml),
 		cmocka_unit_test(test_ini),
 	};
