@@ -1,0 +1,90 @@
+#!/bin/sh
+
+test_description='prune --remote, gc --remote and fsck --remote on any kind of store
+
+Four versions of a model pushed; prune --remote --keep 2 drops the two
+oldest from the store (and nothing a ref still needs), gc --remote
+--grace=0 leaves one content pack, fsck --remote verifies what is left
+and names a damaged pack; clones check out the kept versions byte for
+byte.  Runs on a directory store here, on S3 as t5818 and on WebDAV as
+t5828.'
+
+. "$(dirname "$0")"/test-lib.sh
+LEPTON_TEST_BACKEND_AWARE=t
+. "$TEST_DIRECTORY"/lib-remote.sh
+
+test_expect_success 'setup: four versions of a model pushed' '
+	URL="lepton::$STORE_URL" &&
+	setup_repo src &&
+	git -C src config lepton.hardlinks false &&
+	git -C src remote add origin "$URL" &&
+	for v in 1 2 3 4
+	do
+		make_model "$DATA/m$v" 2 5 $v &&
+		cp "$DATA/m$v" src/model.safetensors &&
+		git -C src add model.safetensors &&
+		test_tick &&
+		git -C src commit -q -m "v$v" || return 1
+	done &&
+	git -C src push -q origin main &&
+	for v in 1 2 3 4
+	do
+		assert_remote_has $(file_sha256 "$DATA/m$v") || return 1
+	done
+'
+
+test_expect_success 'prune --remote --keep 2 drops the two oldest versions' '
+	git -C src lepton prune --remote origin --keep 2 --grace=0 >out &&
+	cat out &&
+	test_grep "freed 2 files" out &&
+	assert_remote_lacks $(file_sha256 "$DATA/m1") &&
+	assert_remote_lacks $(file_sha256 "$DATA/m2") &&
+	assert_remote_has $(file_sha256 "$DATA/m3") &&
+	assert_remote_has $(file_sha256 "$DATA/m4") &&
+	git -C src lepton fsck --remote origin >out &&
+	test_grep "^ok" out
+'
+
+test_expect_success 'a clone checks out the kept versions byte for byte' '
+	git clone -q "$URL" clone &&
+	test_cmp_bin "$DATA/m4" clone/model.safetensors &&
+	git -C clone checkout -q HEAD~1 &&
+	test_cmp_bin "$DATA/m3" clone/model.safetensors
+'
+
+test_expect_success 'gc --remote --grace=0 leaves one content pack that serves every version' '
+	make_model "$DATA/m5" 2 5 5 &&
+	cp "$DATA/m5" src/model.safetensors &&
+	git -C src add model.safetensors &&
+	test_tick &&
+	git -C src commit -q -m v5 &&
+	git -C src push -q origin main &&
+	store_ls packs | grep "[.]idx$" >idx-before &&
+	test_line_count -ge 2 idx-before &&
+	git -C src lepton gc --remote origin --grace=0 &&
+	store_ls packs | grep "[.]idx$" >idx-after &&
+	test_line_count = 1 idx-after &&
+	git -C src lepton fsck --remote origin --full >out &&
+	test_grep "^ok" out &&
+	git clone -q "$URL" clone-gc &&
+	test_cmp_bin "$DATA/m5" clone-gc/model.safetensors &&
+	git -C clone-gc checkout -q HEAD~2 &&
+	test_cmp_bin "$DATA/m3" clone-gc/model.safetensors
+'
+
+test_expect_success 'fsck --remote --full names a damaged content pack' '
+	pack=$(store_ls packs | grep "[.]pack$" | head -n 1) &&
+	store_cat "$pack" >good.pack &&
+	size=$(file_size good.pack) &&
+	cp good.pack bad.pack &&
+	printf "\377\377\377\377" | dd of=bad.pack bs=1 seek=$(($size / 2)) conv=notrunc 2>/dev/null &&
+	! cmp -s good.pack bad.pack &&
+	store_put "$pack" bad.pack &&
+	test_must_fail git -C src lepton fsck --remote origin --full >out 2>&1 &&
+	cat out &&
+	test_grep -i -e "damaged" -e "corrupt" -e "checksum" -e "mismatch" out &&
+	store_put "$pack" good.pack &&
+	git -C src lepton fsck --remote origin --full
+'
+
+test_done
