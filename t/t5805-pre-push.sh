@@ -2,16 +2,17 @@
 
 test_description='code on an ordinary git remote, content in a store named by .leptonconfig
 
-A committed .leptonconfig ([lepton] url = /path) names the store.  git
+A committed .leptonconfig ([lepton] url = <store>) names the store (a
+directory here, S3 in t5815, WebDAV in t5825).  git
 push to a bare repository runs the pre-push hook that git lepton install
 put in place: it uploads the content of the commits being pushed first,
 and refuses the push when the upload fails.  A clone of the bare
 repository (git lepton installed) fetches content from that store.'
 
 . "$(dirname "$0")"/test-lib.sh
+LEPTON_TEST_BACKEND_AWARE=t
 . "$TEST_DIRECTORY"/lib-remote.sh
 
-STORE="$TRASH_DIRECTORY/models"
 CODE="$TRASH_DIRECTORY/code.git"
 
 # set_store_url URL: point src's .leptonconfig at URL and commit it.
@@ -34,7 +35,7 @@ test_expect_success 'setup: a bare repository and a repository with a model' '
 	git init -q --bare "$CODE" &&
 	setup_repo src &&
 	test_path_is_file src/.git/hooks/pre-push &&
-	set_store_url "$STORE" &&
+	set_store_url "$STORE_URL" &&
 	make_model "$DATA/m1" 2 21 &&
 	make_model "$DATA/m2" 2 21 2 &&
 	make_model "$DATA/m3" 2 21 3 &&
@@ -48,10 +49,10 @@ test_expect_success 'setup: a bare repository and a repository with a model' '
 '
 
 test_expect_success 'git push to the bare repository uploads the content first' '
-	test_path_is_missing "$STORE" &&
+	store_is_missing &&
 	git -C src push origin main 2>err &&
-	assert_store_marker "$STORE" &&
-	assert_remote_has "$STORE" $M1 &&
+	assert_store_marker &&
+	assert_remote_has $M1 &&
 	test "$(git -C "$CODE" rev-parse main)" = "$(git -C src rev-parse main)" &&
 	git -C "$CODE" cat-file blob main:model.safetensors >pointer &&
 	make_pointer "$DATA/m1" >expect &&
@@ -72,7 +73,7 @@ test_expect_success 'a clone of the bare repository fetches content from the sto
 test_expect_success 'a new version: pushed, pulled, and the old one still checks out' '
 	commit_model model.safetensors "$DATA/m2" &&
 	git -C src push -q origin main &&
-	assert_remote_has "$STORE" $M2 &&
+	assert_remote_has $M2 &&
 	git -C clone1 pull -q --ff-only &&
 	test_cmp_bin "$DATA/m2" clone1/model.safetensors &&
 	rm -rf clone2 &&
@@ -90,9 +91,9 @@ test_expect_success 'a push without new content leaves the store as it is' '
 	git -C src add notes.txt &&
 	test_tick &&
 	git -C src commit -q -m notes &&
-	store_snapshot "$STORE" snap.before &&
+	store_snapshot snap.before &&
 	git -C src push -q origin main &&
-	store_snapshot "$STORE" snap.after &&
+	store_snapshot snap.after &&
 	test_cmp snap.before snap.after &&
 	test "$(git -C "$CODE" rev-parse main)" = "$(git -C src rev-parse main)"
 '
@@ -101,10 +102,10 @@ test_expect_success 'a new branch with its own model; deleting it uploads nothin
 	git -C src checkout -q -b side &&
 	commit_model side.bin "$DATA/x1" &&
 	git -C src push -q origin side &&
-	assert_remote_has "$STORE" $X1 &&
-	store_snapshot "$STORE" snap.before &&
+	assert_remote_has $X1 &&
+	store_snapshot snap.before &&
 	git -C src push -q origin --delete side &&
-	store_snapshot "$STORE" snap.after &&
+	store_snapshot snap.after &&
 	test_cmp snap.before snap.after &&
 	test_must_fail git -C "$CODE" rev-parse -q --verify refs/heads/side &&
 	git -C src checkout -q main
@@ -119,11 +120,11 @@ test_expect_success 'an upload that fails refuses the push' '
 	cat err >&3 &&
 	test_grep "blocker" err &&
 	test "$(git -C "$CODE" rev-parse main)" = "$before" &&
-	assert_remote_lacks "$STORE" $M3
+	assert_remote_lacks $M3
 '
 
-test_expect_success !ROOT 'a store that cannot be written refuses the push' '
-	set_store_url "$STORE" &&
+test_expect_success DIRSTORE,!ROOT 'a store that cannot be written refuses the push' '
+	set_store_url "$STORE_URL" &&
 	before=$(git -C "$CODE" rev-parse main) &&
 	chmod -R a-w "$STORE" &&
 	test_must_fail git -C src push origin main 2>err &&
@@ -133,9 +134,9 @@ test_expect_success !ROOT 'a store that cannot be written refuses the push' '
 '
 
 test_expect_success 'once the store is reachable again, the push goes through' '
-	set_store_url "$STORE" &&
+	set_store_url "$STORE_URL" &&
 	git -C src push -q origin main &&
-	assert_remote_has "$STORE" $M3 &&
+	assert_remote_has $M3 &&
 	git -C clone1 pull -q --ff-only &&
 	test_cmp_bin "$DATA/m3" clone1/model.safetensors
 '
@@ -145,9 +146,9 @@ test_expect_success LEPTON_PUSH 'push --no-verify skips the upload; git lepton p
 	X2=$(file_sha256 "$DATA/x2") &&
 	commit_model side.bin "$DATA/x2" &&
 	git -C src push -q --no-verify origin main &&
-	assert_remote_lacks "$STORE" $X2 &&
+	assert_remote_lacks $X2 &&
 	git -C src lepton push origin main &&
-	assert_remote_has "$STORE" $X2 &&
+	assert_remote_has $X2 &&
 	rm -rf clone3 &&
 	git clone -q "$CODE" clone3 &&
 	test_cmp_bin "$DATA/x2" clone3/side.bin &&
