@@ -473,6 +473,107 @@ static int link_pack(struct remote_store *rs, struct pack *p)
 	return err;
 }
 
+/* ---- small requests in parallel ------------------------------------- */
+
+/* Per-file requests (is this file's recipe there, put it, get it) cost a
+ * round trip each on S3 or WebDAV: they go out on several threads. */
+struct parallel {
+	pthread_mutex_t lock;
+	size_t next, n;
+	int (*fn)(void *data, size_t i);
+	void *data;
+	int err;
+	char *message;
+};
+
+static void *parallel_worker(void *arg)
+{
+	struct parallel *p = arg;
+	for (;;) {
+		size_t i;
+		int err;
+		pthread_mutex_lock(&p->lock);
+		if (p->err || p->next == p->n) {
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		i = p->next++;
+		pthread_mutex_unlock(&p->lock);
+		if ((err = p->fn(p->data, i))) {
+			pthread_mutex_lock(&p->lock);
+			if (!p->err) {
+				p->err = err;
+				p->message = xstrdup(lepton_error_last());
+			}
+			pthread_mutex_unlock(&p->lock);
+		}
+	}
+}
+
+/* fn(data, i) for every i below n, on up to threads threads; the first
+ * error stops the rest and is returned, with its message. */
+static int run_parallel(unsigned threads, size_t n, int (*fn)(void *data, size_t i), void *data)
+{
+	struct parallel p = { .n = n, .fn = fn, .data = data };
+	pthread_t tids[TRANSFER_MAX_THREADS];
+	unsigned started = 0;
+
+	pthread_mutex_init(&p.lock, NULL);
+	for (unsigned t = 0; t < threads && t < n && t < TRANSFER_MAX_THREADS; t++)
+		if (!pthread_create(&tids[started], NULL, parallel_worker, &p))
+			started++;
+	if (!started)
+		parallel_worker(&p);
+	for (unsigned t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	pthread_mutex_destroy(&p.lock);
+	if (p.err)
+		lepton_error_set(p.err, "%s", p.message);
+	free(p.message);
+	return p.err;
+}
+
+struct file_requests {
+	struct remote_store *rs;
+	const struct lepton_oid *ids;
+	struct buf *recipes;
+	signed char *has;
+};
+
+static int look_up_file(void *data, size_t i)
+{
+	struct file_requests *f = data;
+	int ret = remote_store_has_file(f->rs, &f->ids[i]);
+	f->has[i] = ret > 0;
+	return ret < 0 ? ret : 0;
+}
+
+static int put_recipe(void *data, size_t i)
+{
+	struct file_requests *f = data;
+	struct buf key = BUF_INIT;
+	int err;
+	recipe_key(&key, &f->ids[i]);
+	err = backend_put(f->rs->b, key.data, f->recipes[i].data, f->recipes[i].len);
+	buf_release(&key);
+	return err;
+}
+
+static int get_recipe(void *data, size_t i)
+{
+	struct file_requests *f = data;
+	struct buf key = BUF_INIT;
+	char hex[OID_HEXSZ + 1];
+	int err;
+	recipe_key(&key, &f->ids[i]);
+	err = backend_get(f->rs->b, key.data, &f->recipes[i]);
+	if (err == LEPTON_ENOTFOUND)
+		err = lepton_error_set(LEPTON_ENOTFOUND, "content '%s' is not in store '%s'",
+				       oid_to_hex(hex, &f->ids[i]), backend_name(f->rs->b));
+	buf_release(&key);
+	return err;
+}
+
 int transfer_push(struct remote_store *rs, struct lepton_store *local,
 		  const struct lepton_oid *files, size_t nr, int quiet, int dry_run,
 		  struct transfer_stats *stats)
@@ -483,6 +584,8 @@ int transfer_push(struct remote_store *rs, struct lepton_store *local,
 	struct lepton_oid *recipe_ids = NULL;
 	struct pack_tally *tally = NULL;
 	struct pack **chunk_pack = NULL;
+	struct file_requests requests = { 0 };
+	signed char *has = NULL;
 	size_t nr_recipes = 0, nr_tally = 0;
 	struct outgoing o = { rs, local, { 0 }, 0, 0 };
 	struct progress progress;
@@ -495,20 +598,21 @@ int transfer_push(struct remote_store *rs, struct lepton_store *local,
 		goto done;
 	recipes = xcalloc(nr ? nr : 1, sizeof(*recipes));
 	recipe_ids = xcalloc(nr ? nr : 1, sizeof(*recipe_ids));
+	has = xcalloc(nr ? nr : 1, sizeof(*has));
+	requests.rs = rs;
+	requests.ids = files;
+	requests.has = has;
+	if ((err = run_parallel(rs->concurrency, nr, look_up_file, &requests)))
+		goto done;
 	for (size_t i = 0; i < nr; i++) {
 		struct recipe r;
-		int has;
 		stats->files++;
 		if (oidset_has(&remote_has, &files[i])) {
 			stats->files_present++;
 			continue;
 		}
 		oidset_insert(&remote_has, &files[i]);
-		if ((has = remote_store_has_file(rs, &files[i])) < 0) {
-			err = has;
-			goto done;
-		}
-		if (has) {
+		if (has[i]) {
 			stats->files_present++;
 			continue;
 		}
@@ -582,11 +686,10 @@ int transfer_push(struct remote_store *rs, struct lepton_store *local,
 	}
 	if (o.open && (err = send_pack(&o)))
 		goto done;
-	for (size_t i = 0; i < nr_recipes && !dry_run; i++) {
-		recipe_key(&key, &recipe_ids[i]);
-		if ((err = backend_put(rs->b, key.data, recipes[i].data, recipes[i].len)))
-			goto done;
-	}
+	requests.ids = recipe_ids;
+	requests.recipes = recipes;
+	if (!dry_run && (err = run_parallel(rs->concurrency, nr_recipes, put_recipe, &requests)))
+		goto done;
 	if (!dry_run)
 		test_point("push-content");
 	progress_stop(&progress);
@@ -597,6 +700,7 @@ done:
 		buf_release(&recipes[i]);
 	free(recipes);
 	free(recipe_ids);
+	free(has);
 	free(tally);
 	free(chunk_pack);
 	chunk_queue_release(&q);
@@ -1029,6 +1133,7 @@ int transfer_fetch(struct remote_store *rs, struct lepton_store *local,
 	struct oidset wanted = { 0 };
 	struct buf key = BUF_INIT, *recipes = NULL;
 	struct lepton_oid *recipe_ids = NULL;
+	struct file_requests requests = { 0 };
 	size_t nr_recipes = 0;
 	int err = 0;
 	struct progress progress;
@@ -1038,35 +1143,33 @@ int transfer_fetch(struct remote_store *rs, struct lepton_store *local,
 	recipes = xcalloc(nr ? nr : 1, sizeof(*recipes));
 	recipe_ids = xcalloc(nr ? nr : 1, sizeof(*recipe_ids));
 	for (size_t i = 0; i < nr; i++) {
-		struct recipe r;
 		stats->files++;
 		if (oidset_has(&wanted, &files[i]) || store_has_file(local, &files[i])) {
 			stats->files_present++;
 			continue;
 		}
 		oidset_insert(&wanted, &files[i]);
-		recipe_key(&key, &files[i]);
 		buf_init_limit(&recipes[nr_recipes], RECIPE_LIMIT);
-		err = backend_get(rs->b, key.data, &recipes[nr_recipes]);
-		if (err == LEPTON_ENOTFOUND)
-			err =
-			    lepton_error_set(LEPTON_ENOTFOUND, "content '%s' is not in store '%s'",
-					     oid_to_hex(hex, &files[i]), backend_name(rs->b));
-		if (err)
-			goto done;
-		err = recipe_parse(&r, (unsigned char *)recipes[nr_recipes].data,
-				   recipes[nr_recipes].len);
-		if (!err && oid_cmp(&r.file, &files[i])) {
+		recipe_ids[nr_recipes++] = files[i];
+	}
+	requests.rs = rs;
+	requests.ids = recipe_ids;
+	requests.recipes = recipes;
+	if ((err = run_parallel(rs->concurrency, nr_recipes, get_recipe, &requests)))
+		goto done;
+	for (size_t i = 0; i < nr_recipes; i++) {
+		struct recipe r;
+		err = recipe_parse(&r, (unsigned char *)recipes[i].data, recipes[i].len);
+		if (!err && oid_cmp(&r.file, &recipe_ids[i])) {
 			recipe_release(&r);
 			err = lepton_error_set(LEPTON_ECORRUPT, "describes another file");
 		}
 		if (err) {
-			err = lepton_error_wrap(err, "recipe of '%s' in store '%s'",
-						oid_to_hex(hex, &files[i]), backend_name(rs->b));
-			buf_release(&recipes[nr_recipes]);
+			err =
+			    lepton_error_wrap(err, "recipe of '%s' in store '%s'",
+					      oid_to_hex(hex, &recipe_ids[i]), backend_name(rs->b));
 			goto done;
 		}
-		recipe_ids[nr_recipes++] = files[i];
 		for (size_t c = 0; c < r.nr; c++)
 			if (!store_has_chunk(local, &r.chunks[c].oid))
 				chunk_queue_add(&q, &r.chunks[c].oid);
