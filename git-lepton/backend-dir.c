@@ -170,60 +170,31 @@ static int dir_get(struct backend *b, const char *key, struct buf *out)
 	return err;
 }
 
-static int dir_get_range(struct backend *b, const char *key, uint64_t offset, uint64_t len,
-			 struct buf *out)
-{
-	int fd, err = open_object(b, key, &fd);
-	ssize_t got = 0;
-
-	if (err)
-		return err;
-	if ((err = buf_grow(out, len)))
-		goto done;
-	while ((uint64_t)got < len) {
-		ssize_t n = pread(fd, out->data + out->len + got, len - got, offset + got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = lepton_error_errno(LEPTON_EIO, "cannot read '%s' of store '%s'", key,
-						 b->name);
-			goto done;
-		}
-		if (!n) {
-			err = lepton_error_set(LEPTON_ECORRUPT,
-					       "'%s' of store '%s' is shorter than expected", key,
-					       b->name);
-			goto done;
-		}
-		got += n;
-	}
-	buf_setlen(out, out->len + len);
-done:
-	close(fd);
-	return err;
-}
-
-static int dir_get_range_stream(struct backend *b, const char *key, uint64_t offset, uint64_t len,
-				backend_sink_fn fn, void *data)
+/* Stream len bytes of key from offset to fn (to the end when whole, where
+ * a short object is no error). */
+static int dir_read(struct backend *b, const char *key, uint64_t offset, uint64_t len, int whole,
+		    backend_sink_fn fn, void *data)
 {
 	static const size_t piece = 1 << 20;
 	char *bytes = xmalloc(piece);
 	int fd, err = open_object(b, key, &fd);
 
-	while (!err && len) {
-		ssize_t n = pread(fd, bytes, len < piece ? len : piece, (off_t)offset);
+	while (!err && (whole || len)) {
+		ssize_t n = pread(fd, bytes, whole || len > piece ? piece : len, (off_t)offset);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			err = lepton_error_errno(LEPTON_EIO, "cannot read '%s' of store '%s'", key,
 						 b->name);
+		else if (!n && whole)
+			break;
 		else if (!n)
 			err = lepton_error_set(LEPTON_ECORRUPT,
 					       "'%s' of store '%s' is shorter than expected", key,
 					       b->name);
 		else if (!(err = fn(data, bytes, n))) {
 			offset += n;
-			len -= n;
+			len -= whole ? 0 : (uint64_t)n;
 		}
 	}
 	if (fd >= 0)
@@ -232,28 +203,15 @@ static int dir_get_range_stream(struct backend *b, const char *key, uint64_t off
 	return err;
 }
 
+static int dir_get_range_stream(struct backend *b, const char *key, uint64_t offset, uint64_t len,
+				backend_sink_fn fn, void *data)
+{
+	return dir_read(b, key, offset, len, 0, fn, data);
+}
+
 static int dir_get_stream(struct backend *b, const char *key, backend_sink_fn fn, void *data)
 {
-	static const size_t piece = 1 << 20;
-	char *bytes = xmalloc(piece);
-	int fd, err = open_object(b, key, &fd);
-
-	while (!err) {
-		ssize_t n = read(fd, bytes, piece);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			err = lepton_error_errno(LEPTON_EIO, "cannot read '%s' of store '%s'", key,
-						 b->name);
-		else if (!n)
-			break;
-		else
-			err = fn(data, bytes, n);
-	}
-	if (fd >= 0)
-		close(fd);
-	free(bytes);
-	return err;
+	return dir_read(b, key, 0, 0, 1, fn, data);
 }
 
 static int dir_exists(struct backend *b, const char *key)
@@ -604,7 +562,6 @@ static const struct backend_ops dir_ops = {
 	.local_path = dir_local_path,
 	.create = dir_create,
 	.get = dir_get,
-	.get_range = dir_get_range,
 	.get_range_stream = dir_get_range_stream,
 	.get_stream = dir_get_stream,
 	.exists = dir_exists,

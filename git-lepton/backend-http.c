@@ -564,14 +564,6 @@ static int http_get(struct backend *b, const char *key, struct buf *out)
 	return get(http_of(b), key, 0, 0, 0, out, NULL, NULL);
 }
 
-static int http_get_range(struct backend *b, const char *key, uint64_t offset, uint64_t len,
-			  struct buf *out)
-{
-	if (!len)
-		return 0;
-	return get(http_of(b), key, 1, offset, len, out, NULL, NULL);
-}
-
 static int http_get_range_stream(struct backend *b, const char *key, uint64_t offset, uint64_t len,
 				 backend_sink_fn fn, void *data)
 {
@@ -1132,7 +1124,6 @@ static const struct backend_ops http_ops = {
 	.free = http_free,
 	.create = http_create,
 	.get = http_get,
-	.get_range = http_get_range,
 	.get_range_stream = http_get_range_stream,
 	.get_stream = http_get_stream,
 	.exists = http_exists,

@@ -23,8 +23,6 @@ struct backend_ops {
 	const char *(*local_path)(const struct backend *b);
 	int (*create)(struct backend *b);
 	int (*get)(struct backend *b, const char *key, struct buf *out);
-	int (*get_range)(struct backend *b, const char *key, uint64_t offset, uint64_t len,
-			 struct buf *out);
 	int (*get_range_stream)(struct backend *b, const char *key, uint64_t offset, uint64_t len,
 				backend_sink_fn fn, void *data);
 	int (*get_stream)(struct backend *b, const char *key, backend_sink_fn fn, void *data);

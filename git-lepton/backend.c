@@ -112,7 +112,7 @@ int backend_get(struct backend *b, const char *key, struct buf *out)
 int backend_get_range(struct backend *b, const char *key, uint64_t offset, uint64_t len,
 		      struct buf *out)
 {
-	return b->ops->get_range(b, key, offset, len, out);
+	return backend_get_range_stream(b, key, offset, len, sink_buf, out);
 }
 
 int backend_get_range_stream(struct backend *b, const char *key, uint64_t offset, uint64_t len,
