@@ -91,18 +91,12 @@ static void object_url(const struct http_backend *h, const char *key, struct buf
 
 static int config_says_bearer(void)
 {
-	struct buf key = BUF_INIT, v = BUF_INIT;
+	struct buf v = BUF_INIT;
 	int bearer = 0;
 
-	if (backend_remote()) {
-		buf_addf(&key, "lepton.%s.httpauth", backend_remote());
-		if (!http_git_config(key.data, &v))
-			buf_reset(&v);
-	}
-	if (!v.len && !http_git_config("lepton.httpauth", &v))
-		buf_reset(&v);
+	if (!http_remote_config("httpauth", &v) || !v.len)
+		http_git_config("lepton.httpauth", &v);
 	bearer = v.len && !strcasecmp(v.data, "bearer");
-	buf_release(&key);
 	buf_release(&v);
 	return bearer;
 }

@@ -278,25 +278,6 @@ static void read_aws_file(struct buf *out, const char *env_name, const char *bas
 	buf_release(&p);
 }
 
-static int remote_config(const char *what, struct buf *out)
-{
-	struct buf key = BUF_INIT;
-	int found = 0;
-
-	if (backend_remote()) {
-		buf_addf(&key, "lepton.%s.%s", backend_remote(), what);
-		found = http_git_config(key.data, out);
-	}
-	buf_release(&key);
-	return found;
-}
-
-static int parse_bool(const char *v)
-{
-	return !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") ||
-	       !strcmp(v, "1");
-}
-
 /* Region, endpoint and credentials as the AWS tools find them, then the
  * remote's own lepton.<remote>.* settings over them. */
 static int configure(struct s3_backend *s)
@@ -315,7 +296,7 @@ static int configure(struct s3_backend *s)
 	else
 		buf_addstr(&sec, "default");
 
-	if (remote_config("region", &v) && v.len)
+	if (http_remote_config("region", &v) && v.len)
 		s->region = xstrdup(v.data);
 	else if (env("AWS_REGION"))
 		s->region = xstrdup(env("AWS_REGION"));
@@ -326,7 +307,7 @@ static int configure(struct s3_backend *s)
 	else
 		s->region = xstrdup(DEFAULT_REGION);
 
-	if (remote_config("endpoint", &v) && v.len)
+	if (http_remote_config("endpoint", &v) && v.len)
 		endpoint_set = 1;
 	else if (env("AWS_ENDPOINT_URL_S3"))
 		endpoint_set = !buf_addstr(&v, env("AWS_ENDPOINT_URL_S3"));
@@ -349,10 +330,10 @@ static int configure(struct s3_backend *s)
 	buf_reset(&v);
 	/* a bucket with dots cannot be a host name under TLS */
 	s->path_style = endpoint_set || strchr(s->bucket, '.');
-	if (remote_config("pathstyle", &v))
-		s->path_style = parse_bool(v.data);
-	if (remote_config("unsafewrites", &v))
-		s->unsafe_writes = parse_bool(v.data);
+	if (http_remote_config("pathstyle", &v))
+		s->path_style = http_parse_bool(v.data, 0);
+	if (http_remote_config("unsafewrites", &v))
+		s->unsafe_writes = http_parse_bool(v.data, 0);
 
 	if (env("AWS_ACCESS_KEY_ID") && env("AWS_SECRET_ACCESS_KEY")) {
 		buf_addstr(&key_id, env("AWS_ACCESS_KEY_ID"));
@@ -392,7 +373,7 @@ static int configure(struct s3_backend *s)
 		s->threads = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 	}
 	s->min_part = S3_DEFAULT_PART;
-	if (remote_config("partsize", &v) || http_git_config("lepton.partsize", &v)) {
+	if (http_remote_config("partsize", &v) || http_git_config("lepton.partsize", &v)) {
 		/* a service whose multipart is slow (moto) or whose single PUTs
 		 * are fast takes larger parts: a file no larger goes in one PUT */
 		uint64_t n = s3_parse_size(v.data);

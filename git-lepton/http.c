@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "backend.h"
 #include "error.h"
 #include "run.h"
 #include "banned.h"
@@ -38,22 +39,80 @@ static void global_init(void)
 	global_status = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-int http_git_config(const char *key, struct buf *out)
-{
-	struct buf value = BUF_INIT;
-	int rc = run_git(&value, "config", "--get", key, (char *)NULL);
+/* Git's settings as `git config --list -z` gives them ("key\nvalue\0"),
+ * read once: a store asks for a dozen keys and a fork each cost more than
+ * the request they configure. */
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+static struct buf config_list = BUF_INIT;
 
-	if (rc == 0) {
-		while (value.len && (value.data[value.len - 1] == '\n'))
-			buf_setlen(&value, value.len - 1);
-		buf_reset(out);
-		buf_add(out, value.data ? value.data : "", value.len);
-	}
-	buf_release(&value);
-	return rc == 0;
+static void config_load(void)
+{
+	if (run_git(&config_list, "config", "--list", "-z", (char *)NULL) != 0)
+		buf_reset(&config_list);
 }
 
-static int parse_bool(const char *v, int def)
+/* Git compares section and variable names without case, subsections as
+ * they are: "lepton.Origin.partSize" is not "lepton.origin.partsize". */
+static int config_key_is(const char *have, size_t len, const char *want)
+{
+	const char *h_first = memchr(have, '.', len), *w_first = strchr(want, '.');
+	const char *h_last = have + len, *w_last = strrchr(want, '.');
+	size_t section, middle;
+
+	if (!h_first || !w_first || strlen(want) != len)
+		return 0;
+	while (h_last[-1] != '.')
+		h_last--;
+	h_last--;
+	section = h_first - have;
+	middle = h_last - h_first;
+	return section == (size_t)(w_first - want) && middle == (size_t)(w_last - w_first) &&
+	       !strncasecmp(have, want, section) && !memcmp(h_first, w_first, middle) &&
+	       !strncasecmp(h_last, w_last, len - (h_last - have));
+}
+
+int http_git_config(const char *key, struct buf *out)
+{
+	const char *p, *end, *found = NULL;
+	size_t found_len = 0;
+
+	pthread_once(&config_once, config_load);
+	p = config_list.data;
+	end = p ? p + config_list.len : NULL;
+	while (p && p < end) {
+		const char *entry_end = memchr(p, '\0', end - p);
+		const char *nl;
+		if (!entry_end)
+			break;
+		nl = memchr(p, '\n', entry_end - p);
+		if (config_key_is(p, (nl ? nl : entry_end) - p, key)) {
+			/* the last one wins, as with git config --get */
+			found = nl ? nl + 1 : entry_end;
+			found_len = entry_end - found;
+		}
+		p = entry_end + 1;
+	}
+	if (!found)
+		return 0;
+	buf_reset(out);
+	buf_add(out, found, found_len);
+	return 1;
+}
+
+int http_remote_config(const char *var, struct buf *out)
+{
+	struct buf key = BUF_INIT;
+	int found = 0;
+
+	if (backend_remote()) {
+		buf_addf(&key, "lepton.%s.%s", backend_remote(), var);
+		found = http_git_config(key.data, out);
+	}
+	buf_release(&key);
+	return found;
+}
+
+int http_parse_bool(const char *v, int def)
 {
 	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") ||
 	    !strcmp(v, "1"))
@@ -86,7 +145,7 @@ void http_options_init(struct http_options *opt)
 	memset(opt, 0, sizeof(*opt));
 	opt->verify = 1;
 	if (http_git_config("http.sslverify", &v))
-		opt->verify = parse_bool(v.data, 1);
+		opt->verify = http_parse_bool(v.data, 1);
 	if ((e = getenv("GIT_SSL_NO_VERIFY")) && *e)
 		opt->verify = 0;
 	if ((e = getenv("GIT_SSL_CAINFO")) && *e)
@@ -101,7 +160,7 @@ void http_options_init(struct http_options *opt)
 	opt->low_speed_time =
 	    env_or_config_long("GIT_HTTP_LOW_SPEED_TIME", "http.lowspeedtime", 60);
 	opt->connect_timeout = 30;
-	opt->verbose = (e = getenv("GIT_CURL_VERBOSE")) && parse_bool(e, 1);
+	opt->verbose = (e = getenv("GIT_CURL_VERBOSE")) && http_parse_bool(e, 1);
 	buf_release(&v);
 }
 

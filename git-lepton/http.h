@@ -114,8 +114,13 @@ unsigned long http_requests(const struct http_client *c);
  * when keep_slash) and append to out. */
 void http_encode(struct buf *out, const char *s, int keep_slash);
 
-/* A git config value through `git config` (so -c, includes and the
- * GIT_CONFIG_* variables count): 1 and out set when found, 0 when not. */
+/* A git config value as `git config --get` finds it (so -c, includes and
+ * the GIT_CONFIG_* variables count; all settings are read once a
+ * process): 1 and out set when found, 0 when not. */
 int http_git_config(const char *key, struct buf *out);
+/* lepton.<remote>.<var> for the remote backend_set_remote() named. */
+int http_remote_config(const char *var, struct buf *out);
+/* A git boolean ("true", "yes", "on", "1" / "false", ..., ""), else def. */
+int http_parse_bool(const char *v, int def);
 
 #endif

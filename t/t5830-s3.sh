@@ -211,7 +211,10 @@ test_expect_success 'lepton.<remote>.partSize: larger parts, one PUT, or a clear
 	git -C src config lepton.whole.partSize 16q &&
 	test_must_fail git -C src push whole HEAD:refs/heads/other 2>err &&
 	git -C src config --unset lepton.whole.partSize &&
-	test_grep "part size .16q." err
+	test_grep "part size .16q." err &&
+	test_must_fail git -C src -c lepton.whole.PARTSIZE=7x push whole HEAD:refs/heads/other 2>err &&
+	test_grep "part size .7x." err &&
+	git -C src -c lepton.WHOLE.partSize=7x push -q whole HEAD:refs/heads/other
 '
 
 test_expect_success 'an interrupted multipart upload resumes: its parts are not sent again' '
