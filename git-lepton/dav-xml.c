@@ -5,26 +5,16 @@
 
 #include "buf.h"
 #include "dav-xml.h"
+#include "hash.h"
 #include "banned.h"
-
-static int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 char *dav_url_decode(const char *s, size_t len)
 {
 	struct buf out = BUF_INIT;
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len && hex_value(s[i + 1]) >= 0 &&
-		    hex_value(s[i + 2]) >= 0) {
-			buf_addch(&out, hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+		if (s[i] == '%' && i + 2 < len && hex_digit(s[i + 1]) >= 0 &&
+		    hex_digit(s[i + 2]) >= 0) {
+			buf_addch(&out, hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
 			i += 2;
 		} else {
 			buf_addch(&out, s[i]);

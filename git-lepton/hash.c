@@ -60,7 +60,7 @@ char *oid_to_hex(char *out, const struct lepton_oid *oid)
 	return out;
 }
 
-static int hexval(char c)
+int hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -74,7 +74,7 @@ static int hexval(char c)
 int oid_from_hex(struct lepton_oid *out, const char *hex)
 {
 	for (int i = 0; i < OID_RAWSZ; i++) {
-		int hi = hexval(hex[2 * i]), lo = hi < 0 ? -1 : hexval(hex[2 * i + 1]);
+		int hi = hex_digit(hex[2 * i]), lo = hi < 0 ? -1 : hex_digit(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return lepton_error_set(LEPTON_EINVALID, "not a SHA-256 in hex");
 		out->hash[i] = (unsigned char)(hi << 4 | lo);

@@ -34,6 +34,8 @@ void sha256_buffer(struct lepton_oid *out, const void *data, size_t len);
 
 /* Writes 64 lowercase hex digits and a NUL: out must hold OID_HEXSZ + 1. */
 char *oid_to_hex(char *out, const struct lepton_oid *oid);
+/* The value of one hex digit (either case), or -1. */
+int hex_digit(int c);
 /* Parses exactly 64 hex digits (either case); 0 or LEPTON_EINVALID. */
 int oid_from_hex(struct lepton_oid *out, const char *hex);
 int oid_cmp(const struct lepton_oid *a, const struct lepton_oid *b);
