@@ -916,7 +916,9 @@ static int fetch_span(struct incoming *in, const struct span *s, struct buf *fra
 	buf_addf(&key, "packs/%s.pack", s->pack->name);
 	err = backend_get_range_stream(in->rs->b, key.data, s->offset, s->len, span_take, &r);
 	buf_release(&key);
-	if (!err && r.next < s->nr)
+	if (err == LEPTON_ECORRUPT)
+		err = lepton_error_wrap(err, "pack '%s'", s->pack->name);
+	else if (!err && r.next < s->nr)
 		err = lepton_error_set(LEPTON_ECORRUPT, "pack '%s' of store '%s' is truncated",
 				       s->pack->name, backend_name(in->rs->b));
 	return err;

@@ -5,7 +5,7 @@ test_description='prune --remote, gc --remote and fsck --remote on any kind of s
 Four versions of a model pushed; prune --remote --keep 2 drops the two
 oldest from the store (and nothing a ref still needs), gc --remote
 --grace=0 leaves one content pack, fsck --remote verifies what is left
-and names a damaged pack; clones check out the kept versions byte for
+and names a damaged or truncated pack; clones check out the kept versions byte for
 byte.  Runs on a directory store here, on S3 as t5818 and on WebDAV as
 t5828.'
 
@@ -85,6 +85,27 @@ test_expect_success 'fsck --remote --full names a damaged content pack' '
 	test_grep -i -e "damaged" -e "corrupt" -e "checksum" -e "mismatch" out &&
 	store_put "$pack" good.pack &&
 	git -C src lepton fsck --remote origin --full
+'
+
+test_expect_success 'a truncated content pack: the clone and fsck say so, no wrong bytes' '
+	pack=$(store_ls packs | grep "[.]pack$" | head -n 1) &&
+	store_cat "$pack" >good.pack &&
+	head -c $(($(file_size good.pack) / 2)) good.pack >short.pack &&
+	store_put "$pack" short.pack &&
+	test_must_fail git clone -q "$URL" clone-short 2>err &&
+	cat err >&3 &&
+	test_grep -i -e "shorter" -e "truncated" -e "damaged" err &&
+	if test -f clone-short/model.safetensors &&
+		test "$(file_size clone-short/model.safetensors)" = "$(file_size "$DATA/m5")"
+	then
+		test_cmp_bin "$DATA/m5" clone-short/model.safetensors
+	fi &&
+	test_must_fail git -C src lepton fsck --remote origin --full >out 2>&1 &&
+	cat out &&
+	test_grep -i -e "shorter" -e "truncated" -e "damaged" out &&
+	store_put "$pack" good.pack &&
+	git clone -q "$URL" clone-whole &&
+	test_cmp_bin "$DATA/m5" clone-whole/model.safetensors
 '
 
 test_done
