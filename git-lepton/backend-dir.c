@@ -126,23 +126,9 @@ static int make_leading_dirs(const struct backend *b, const char *path)
 
 static int dir_create(struct backend *b)
 {
-	char *copy = xstrdup(dir_of(b)->root);
-	int err = 0;
-
-	for (char *p = copy + 1;; p++) {
-		char c = *p;
-		if (c && c != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0777) < 0 && errno != EEXIST) {
-			err = lepton_error_errno(LEPTON_EIO, "cannot create store '%s'", b->name);
-			break;
-		}
-		if (!c)
-			break;
-		*p = c;
-	}
-	free(copy);
+	int err = make_dirs(dir_of(b)->root);
+	if (err)
+		err = lepton_error_wrap(err, "cannot create store '%s'", b->name);
 	return err;
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -268,4 +269,26 @@ ssize_t read_full(int fd, void *data, size_t len)
 		done += (size_t)n;
 	}
 	return (ssize_t)done;
+}
+
+int make_dirs(const char *path)
+{
+	char *copy = xstrdup(path);
+	int err = 0;
+
+	for (char *p = copy + 1;; p++) {
+		char c = *p;
+		if (c && c != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0777) < 0 && errno != EEXIST) {
+			err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", copy);
+			break;
+		}
+		if (!c)
+			break;
+		*p = c;
+	}
+	free(copy);
+	return err;
 }

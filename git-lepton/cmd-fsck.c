@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -223,23 +222,25 @@ struct mirror {
 static int mirror_object(struct mirror *m, const char *key)
 {
 	struct buf path = BUF_INIT;
+	char *slash;
 	int fd, err;
 
 	buf_addf(&path, "%s/%s", m->dir, key);
-	for (char *slash = strchr(path.data + strlen(m->dir) + 1, '/'); slash;
-	     slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		mkdir(path.data, 0777);
-		*slash = '/';
-	}
+	slash = strrchr(path.data, '/');
+	*slash = '\0';
+	err = make_dirs(path.data);
+	*slash = '/';
+	if (err)
+		goto done;
 	fd = open(path.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0) {
 		err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", path.data);
-	} else {
-		err = backend_get_stream(m->b, key, backend_sink_fd, &fd);
-		if (close(fd) < 0 && !err)
-			err = lepton_error_errno(LEPTON_EIO, "cannot write '%s'", path.data);
+		goto done;
 	}
+	err = backend_get_stream(m->b, key, backend_sink_fd, &fd);
+	if (close(fd) < 0 && !err)
+		err = lepton_error_errno(LEPTON_EIO, "cannot write '%s'", path.data);
+done:
 	buf_release(&path);
 	return err;
 }

@@ -80,27 +80,6 @@ done:
 	return err;
 }
 
-static int make_dirs(const char *path)
-{
-	char *copy = xstrdup(path);
-	int err = 0;
-	for (char *p = copy + 1;; p++) {
-		if (*p && *p != '/')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(copy, 0777) < 0 && errno != EEXIST) {
-			err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", copy);
-			break;
-		}
-		if (!c)
-			break;
-		*p = c;
-	}
-	free(copy);
-	return err;
-}
-
 int remote_store_open(struct remote_store **out, struct lepton_store *local, const char *url,
 		      int create)
 {
