@@ -196,8 +196,9 @@ test_expect_success 'a second version pushed, fetched and checked out' '
 test_expect_success 'lepton.<remote>.partSize: larger parts, one PUT, or a clear refusal' '
 	git -C src remote add whole "lepton::s3://$BUCKET/models/whole" &&
 	git -C src remote add parts "lepton::s3://$BUCKET/models/parts" &&
+	# the remote'"'"'s own size wins over lepton.partSize, which the other takes
+	git -C src config lepton.partSize 5m &&
 	git -C src config lepton.whole.partSize 1g &&
-	git -C src config lepton.parts.partSize 5m &&
 	(
 		unset GIT_LEPTON_TEST_S3_PART_SIZE &&
 		git -C src push -q whole main &&
@@ -214,7 +215,8 @@ test_expect_success 'lepton.<remote>.partSize: larger parts, one PUT, or a clear
 	test_grep "part size .16q." err &&
 	test_must_fail git -C src -c lepton.whole.PARTSIZE=7x push whole HEAD:refs/heads/other 2>err &&
 	test_grep "part size .7x." err &&
-	git -C src -c lepton.WHOLE.partSize=7x push -q whole HEAD:refs/heads/other
+	git -C src -c lepton.WHOLE.partSize=7x push -q whole HEAD:refs/heads/other &&
+	git -C src config --unset lepton.partSize
 '
 
 test_expect_success 'an interrupted multipart upload resumes: its parts are not sent again' '
