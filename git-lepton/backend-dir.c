@@ -146,16 +146,6 @@ static int open_object(const struct backend *b, const char *key, int *fd)
 	return err;
 }
 
-static int dir_get(struct backend *b, const char *key, struct buf *out)
-{
-	int fd, err = open_object(b, key, &fd);
-	if (err)
-		return err;
-	err = buf_read_fd(out, fd);
-	close(fd);
-	return err;
-}
-
 /* Stream len bytes of key from offset to fn (to the end when whole, where
  * a short object is no error). */
 static int dir_read(struct backend *b, const char *key, uint64_t offset, uint64_t len, int whole,
@@ -409,7 +399,7 @@ static int dir_get_versioned(struct backend *b, const char *key, struct buf *out
 	int err;
 
 	buf_init_limit(&bytes, out->limit);
-	err = dir_get(b, key, &bytes);
+	err = backend_get(b, key, &bytes);
 	if (err == LEPTON_ENOTFOUND) {
 		lepton_error_clear();
 		etag_of(etag, &bytes, 0);
@@ -547,7 +537,6 @@ static const struct backend_ops dir_ops = {
 	.free = dir_free,
 	.local_path = dir_local_path,
 	.create = dir_create,
-	.get = dir_get,
 	.get_range_stream = dir_get_range_stream,
 	.get_stream = dir_get_stream,
 	.exists = dir_exists,

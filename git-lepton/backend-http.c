@@ -553,11 +553,6 @@ static int get(struct http_backend *h, const char *key, int has_range, uint64_t 
 	return err;
 }
 
-static int http_get(struct backend *b, const char *key, struct buf *out)
-{
-	return get(http_of(b), key, 0, 0, 0, out, NULL, NULL);
-}
-
 static int http_get_range_stream(struct backend *b, const char *key, uint64_t offset, uint64_t len,
 				 backend_sink_fn fn, void *data)
 {
@@ -923,7 +918,7 @@ static int http_get_versioned(struct backend *b, const char *key, struct buf *ou
 	int err;
 
 	buf_init_limit(&bytes, out->limit);
-	err = http_get(b, key, &bytes);
+	err = backend_get(b, key, &bytes);
 	if (err == LEPTON_ENOTFOUND) {
 		lepton_error_clear();
 		buf_reset(&bytes);
@@ -1117,7 +1112,6 @@ static const struct backend_ops http_ops = {
 	.kind = "webdav",
 	.free = http_free,
 	.create = http_create,
-	.get = http_get,
 	.get_range_stream = http_get_range_stream,
 	.get_stream = http_get_stream,
 	.exists = http_exists,

@@ -8,7 +8,6 @@
  * backend first in its own handle and fills the calls it has; backend.c
  * checks arguments, dispatches, and falls back where a call is optional:
  *
- *   get            NULL: get_stream into the buffer
  *   put_link       NULL: 1 (the caller copies)
  *   sweep          NULL: nothing to sweep (0)
  *   local_path     NULL: not a directory
@@ -22,7 +21,6 @@ struct backend_ops {
 	void (*free)(struct backend *b);
 	const char *(*local_path)(const struct backend *b);
 	int (*create)(struct backend *b);
-	int (*get)(struct backend *b, const char *key, struct buf *out);
 	int (*get_range_stream)(struct backend *b, const char *key, uint64_t offset, uint64_t len,
 				backend_sink_fn fn, void *data);
 	int (*get_stream)(struct backend *b, const char *key, backend_sink_fn fn, void *data);

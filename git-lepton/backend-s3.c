@@ -670,11 +670,6 @@ done:
 	return err;
 }
 
-static int s3_get(struct backend *b, const char *key, struct buf *out)
-{
-	return s3_get_into(b, key, out, 0, 0, 0, NULL, NULL, NULL);
-}
-
 static int s3_get_range_stream(struct backend *b, const char *key, uint64_t offset, uint64_t len,
 			       backend_sink_fn fn, void *data)
 {
@@ -1531,7 +1526,6 @@ static const struct backend_ops s3_ops = {
 	.kind = "s3",
 	.free = s3_free,
 	.create = s3_create,
-	.get = s3_get,
 	.get_range_stream = s3_get_range_stream,
 	.get_stream = s3_get_stream,
 	.exists = s3_exists,

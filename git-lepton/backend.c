@@ -104,8 +104,6 @@ static int sink_buf(void *data, const void *bytes, size_t len)
 
 int backend_get(struct backend *b, const char *key, struct buf *out)
 {
-	if (b->ops->get)
-		return b->ops->get(b, key, out);
 	return b->ops->get_stream(b, key, sink_buf, out);
 }
 
