@@ -82,11 +82,6 @@ const char *backend_name(const struct backend *b)
 	return b->name;
 }
 
-const char *backend_kind(const struct backend *b)
-{
-	return b->ops->kind;
-}
-
 const char *backend_local_path(const struct backend *b)
 {
 	return b->ops->local_path ? b->ops->local_path(b) : NULL;

@@ -31,9 +31,6 @@ const char *backend_name(const struct backend *b);
 void backend_set_remote(const char *remote);
 const char *backend_remote(void);
 
-/* "directory", "s3" or "webdav". */
-const char *backend_kind(const struct backend *b);
-
 /* A local path for the store when it is a directory (NULL otherwise):
  * directory stores are opened as a local store for fsck and gc. */
 const char *backend_local_path(const struct backend *b);

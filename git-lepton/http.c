@@ -1,7 +1,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +27,6 @@ struct http_client {
 	pthread_mutex_t lock;
 	CURL **idle; /* handles not in use: their connections stay open */
 	size_t nr_idle, alloc_idle;
-	atomic_ulong requests;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -195,11 +193,6 @@ void http_client_free(struct http_client *c)
 	free(c);
 }
 
-unsigned long http_requests(const struct http_client *c)
-{
-	return atomic_load(&((struct http_client *)c)->requests);
-}
-
 static CURL *take_handle(struct http_client *c)
 {
 	CURL *h = NULL;
@@ -239,8 +232,6 @@ void http_response_init(struct http_response *res)
 {
 	memset(res, 0, sizeof(*res));
 	buf_init(&res->etag, 0);
-	buf_init(&res->location, 0);
-	buf_init(&res->content_range, 0);
 	buf_init(&res->error_body, 0);
 	buf_init_limit(&res->headers, ERROR_BODY_MAX);
 }
@@ -248,8 +239,6 @@ void http_response_init(struct http_response *res)
 void http_response_release(struct http_response *res)
 {
 	buf_release(&res->etag);
-	buf_release(&res->location);
-	buf_release(&res->content_range);
 	buf_release(&res->error_body);
 	buf_release(&res->headers);
 }
@@ -335,24 +324,14 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *data)
 		a->retry_after = -1;
 		a->body_start = 0;
 		buf_reset(&a->res->etag);
-		buf_reset(&a->res->location);
-		buf_reset(&a->res->content_range);
 		buf_reset(&a->res->headers);
-		a->res->content_length = 0;
 	} else if (header_is(line, len, "etag", &v, &vlen)) {
 		buf_reset(&a->res->etag);
 		buf_add(&a->res->etag, v, vlen);
-	} else if (header_is(line, len, "location", &v, &vlen)) {
-		buf_reset(&a->res->location);
-		buf_add(&a->res->location, v, vlen);
 	} else if (header_is(line, len, "content-range", &v, &vlen)) {
-		buf_reset(&a->res->content_range);
-		buf_add(&a->res->content_range, v, vlen);
 		/* "bytes START-END/TOTAL" */
 		if (vlen > 6 && !strncasecmp(v, "bytes ", 6))
 			a->body_start = strtoull(v + 6, NULL, 10);
-	} else if (header_is(line, len, "content-length", &v, &vlen)) {
-		a->res->content_length = strtoull(v, NULL, 10);
 	} else if (header_is(line, len, "retry-after", &v, &vlen)) {
 		if (vlen && v[0] >= '0' && v[0] <= '9') {
 			a->retry_after = strtol(v, NULL, 10);
@@ -637,7 +616,6 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
 		curl_easy_reset(h);
 		errbuf[0] = '\0';
 		setup(c, h, req, &a, headers, errbuf);
-		atomic_fetch_add(&c->requests, 1);
 		rc = curl_easy_perform(h);
 		curl_slist_free_all(headers);
 		res->attempts = attempt;

@@ -84,13 +84,10 @@ void http_request_init(struct http_request *req);
 
 struct http_response {
 	long status;
-	struct buf etag;          /* the ETag header, quotes and all ("" if none) */
-	struct buf location;      /* the Location header */
-	struct buf content_range; /* the Content-Range header */
-	struct buf error_body;    /* the first 64 KiB of a non-2xx body */
-	struct buf headers;       /* the final reply's header lines (64 KiB at most) */
-	uint64_t content_length;  /* Content-Length, or 0 */
-	unsigned attempts;        /* how many times it was sent */
+	struct buf etag;       /* the ETag header, quotes and all ("" if none) */
+	struct buf error_body; /* the first 64 KiB of a non-2xx body */
+	struct buf headers;    /* the final reply's header lines (64 KiB at most) */
+	unsigned attempts;     /* how many times it was sent */
 };
 
 void http_response_init(struct http_response *res);
@@ -106,9 +103,6 @@ int http_response_header(const struct http_response *res, const char *name, stru
  * (LEPTON_EIO), or the sink stopped it (the sink's value).
  */
 int http_perform(struct http_client *c, const struct http_request *req, struct http_response *res);
-
-/* Count of requests this client sent (retries included), for benchmarks. */
-unsigned long http_requests(const struct http_client *c);
 
 /* Percent-encode s per RFC 3986 (unreserved characters kept; '/' kept
  * when keep_slash) and append to out. */
