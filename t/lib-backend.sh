@@ -72,18 +72,22 @@ print(s.getsockname()[1])' 2>/dev/null && return 0
 	echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000))
 }
 
-# backend_wait_ URL: wait until something answers at URL (any HTTP status)
-# while the server process lives, at most BACKEND_START_TIMEOUT seconds.
-backend_wait_ () {
+# wait_http_ URL PID: wait until something answers at URL (any HTTP
+# status) while process PID lives, at most BACKEND_START_TIMEOUT seconds;
+# backend_wait_ URL does it for this script's server.
+wait_http_ () {
 	_bw_n=0
 	while test $_bw_n -lt $(($BACKEND_START_TIMEOUT * 10))
 	do
-		kill -0 "$BACKEND_PID" 2>/dev/null || return 1
+		kill -0 "$2" 2>/dev/null || return 1
 		curl -s -o /dev/null --max-time 2 "$1" && return 0
 		sleep 0.1
 		_bw_n=$(($_bw_n + 1))
 	done
 	return 1
+}
+backend_wait_ () {
+	wait_http_ "$1" "$BACKEND_PID"
 }
 
 # backend_spawn_ LOG CMD...: CMD in the background, detached from the

@@ -46,26 +46,6 @@ MOTO_PID=
 S3RVER_PID=
 SECRET=sEcReT-never-shown-0123456789
 
-free_port () {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-# wait_http URL PID: until something answers at URL, while PID lives.
-wait_http () {
-	_wh_n=0
-	while test $_wh_n -lt 200
-	do
-		kill -0 "$2" 2>/dev/null || return 1
-		curl -s -o /dev/null --max-time 2 "$1" && return 0
-		sleep 0.1
-		_wh_n=$(($_wh_n + 1))
-	done
-	return 1
-}
-
 stop_servers () {
 	for _ss_pid in $MOTO_PID $S3RVER_PID $FAKE_PID
 	do
@@ -96,12 +76,12 @@ s3_curl () {
 
 # The servers start outside the tests (the test library stops what a test
 # leaves running) and stop when the script ends.
-MOTO_PORT=$(free_port)
+MOTO_PORT=$(free_port_)
 moto_server -H 127.0.0.1 -p $MOTO_PORT </dev/null >"$MOTO_LOG" 2>&1 3>&- 4>&- 5>&- 6<&- 7>&- &
 MOTO_PID=$!
 if test_have_prereq S3RVER
 then
-	S3RVER_PORT=$(free_port)
+	S3RVER_PORT=$(free_port_)
 	mkdir "$TRASH_DIRECTORY/s3rver-data"
 	cat >"$TRASH_DIRECTORY/s3rver.js" <<-\EOF
 	const S3rver = require(process.env.LEPTON_S3RVER_DIR + "/node_modules/@20minutes/s3rver");
@@ -115,7 +95,7 @@ fi
 
 # A server that answers every request with the error its bucket's name
 # asks for: what S3 says to a wrong clock, a wrong region, a busy time.
-FAKE_PORT=$(free_port)
+FAKE_PORT=$(free_port_)
 cat >"$TRASH_DIRECTORY/fake-s3.py" <<-\EOF
 import http.server, sys
 ERRORS = {
@@ -158,7 +138,7 @@ commit_model () {
 }
 
 test_expect_success 'setup: moto_server, a bucket, two versions of a model' '
-	wait_http "http://127.0.0.1:$MOTO_PORT/" $MOTO_PID &&
+	wait_http_ "http://127.0.0.1:$MOTO_PORT/" $MOTO_PID &&
 	s3_curl -f -X PUT "http://127.0.0.1:$MOTO_PORT/$BUCKET" >/dev/null &&
 	moto_env &&
 	make_model "$DATA/m1" 12 7 1 &&
@@ -305,7 +285,7 @@ test_expect_success 'path-style addressing with an endpoint; virtual-hosted when
 '
 
 test_expect_success 'what S3 says to a wrong clock or region, said plainly' '
-	wait_http "http://127.0.0.1:$FAKE_PORT/" $FAKE_PID &&
+	wait_http_ "http://127.0.0.1:$FAKE_PORT/" $FAKE_PID &&
 	(
 		AWS_ENDPOINT_URL=http://127.0.0.1:$FAKE_PORT GIT_LEPTON_TEST_RETRY_MS=1 &&
 		export AWS_ENDPOINT_URL GIT_LEPTON_TEST_RETRY_MS &&
@@ -327,7 +307,7 @@ test_expect_success 'no credentials in a URL' '
 '
 
 test_expect_success S3RVER 'setup: s3rver, which checks signatures' '
-	wait_http "http://127.0.0.1:$S3RVER_PORT/" $S3RVER_PID
+	wait_http_ "http://127.0.0.1:$S3RVER_PORT/" $S3RVER_PID
 '
 
 s3rver_env () {

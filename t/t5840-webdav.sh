@@ -34,14 +34,6 @@ DAV="$TRASH_DIRECTORY/dav"
 DAV_META="$TEST_META/nginx"
 DAV_PID=
 
-# free_port_: a TCP port nobody listens on now.
-free_port_ () {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
 dav_stop_ () {
 	if test -n "$DAV_PID"
 	then
