@@ -12,7 +12,6 @@
 
 #include "backend-impl.h"
 #include "error.h"
-#include "hash.h"
 #include "testpoint.h"
 #include "banned.h"
 
@@ -385,37 +384,9 @@ static int dir_delete(struct backend *b, const char *key)
 	return err;
 }
 
-static void etag_of(struct buf *etag, const struct buf *bytes, int exists)
-{
-	buf_reset(etag);
-	if (exists)
-		buf_addf(etag, "%016llx-%zu", (unsigned long long)xxh3_64(bytes->data, bytes->len),
-			 bytes->len);
-}
-
 static int dir_get_versioned(struct backend *b, const char *key, struct buf *out, struct buf *etag)
 {
-	struct buf bytes;
-	int err;
-
-	buf_init_limit(&bytes, out->limit);
-	err = backend_get(b, key, &bytes);
-	if (err == LEPTON_ENOTFOUND) {
-		lepton_error_clear();
-		etag_of(etag, &bytes, 0);
-		err = 0;
-	} else if (!err) {
-		etag_of(etag, &bytes, 1);
-		err = buf_add(out, bytes.data, bytes.len);
-	}
-	buf_release(&bytes);
-	return err;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
+	return backend_get_content_versioned(b, key, out, etag, 0);
 }
 
 /*

@@ -47,6 +47,12 @@ int backend_dir_open(struct backend **out, const char *url);
 int backend_s3_open(struct backend **out, const char *url);
 int backend_http_open(struct backend **out, const char *url);
 
+/* get_versioned for a store whose own etags will not do: the object and an
+ * etag of its bytes (XXH3 and length); "" when there is none, or when it
+ * is empty and empty_is_none. */
+int backend_get_content_versioned(struct backend *b, const char *key, struct buf *out,
+				  struct buf *etag, int empty_is_none);
+
 /* The URL with any user:password@ removed (for messages); malloc'd. */
 char *backend_redact_url(const char *url);
 

@@ -869,12 +869,7 @@ static int put_mem(struct s3_backend *s, const char *key, const void *data, size
 		if (err || !condition || !busy_status(c.res.status) || round == COND_RETRIES)
 			break;
 		call_release(&c);
-		struct timespec ts = { 0, (250L << round) * 1000000L };
-		while (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		nanosleep(&ts, NULL);
+		sleep_ms(250L << round);
 	}
 	if (!err && status) {
 		*status = c.res.status;
@@ -1462,8 +1457,7 @@ static void test_barrier(const char *dir)
 			closedir(d);
 		if (n >= 2)
 			break;
-		struct timespec ts = { 0, 10 * 1000000L };
-		nanosleep(&ts, NULL);
+		sleep_ms(10);
 	}
 	buf_release(&path);
 }

@@ -3,6 +3,7 @@
 
 #include "backend-impl.h"
 #include "error.h"
+#include "hash.h"
 #include "banned.h"
 
 /*
@@ -171,4 +172,25 @@ int backend_put_if(struct backend *b, const char *key, const void *data, size_t 
 		   const char *etag)
 {
 	return b->ops->put_if(b, key, data, len, etag);
+}
+
+int backend_get_content_versioned(struct backend *b, const char *key, struct buf *out,
+				  struct buf *etag, int empty_is_none)
+{
+	struct buf bytes;
+	int err;
+
+	buf_init_limit(&bytes, out->limit);
+	buf_reset(etag);
+	err = backend_get(b, key, &bytes);
+	if (err == LEPTON_ENOTFOUND) {
+		lepton_error_clear();
+		err = 0;
+	} else if (!err && (bytes.len || !empty_is_none)) {
+		buf_addf(etag, "%016llx-%zu", (unsigned long long)xxh3_64(bytes.data, bytes.len),
+			 bytes.len);
+		err = buf_add(out, bytes.data, bytes.len);
+	}
+	buf_release(&bytes);
+	return err;
 }

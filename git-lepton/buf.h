@@ -69,6 +69,8 @@ int buf_read_file(struct buf *b, const char *path);
 int write_all(int fd, const void *data, size_t len);
 /* read(2) until len bytes or EOF; returns bytes read or a negative error. */
 ssize_t read_full(int fd, void *data, size_t len);
+/* Sleep ms milliseconds, through signals. */
+void sleep_ms(long ms);
 /* mkdir -p: path and the directories leading to it (0777 less the umask). */
 int make_dirs(const char *path);
 

@@ -437,13 +437,6 @@ static int retriable_status(long status)
 	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static long backoff_ms(const struct http_client *c, unsigned attempt, long retry_after)
 {
 	long d = c->opt.retry_ms;
