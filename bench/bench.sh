@@ -20,6 +20,9 @@
 #   rm + git checkout -- model.safetensors          (the HEAD version)
 #   git checkout HEAD~1 -- model.safetensors        (the older version)
 #   git clone of the remote, with checkout
+#   and the same clone of git-lepton's remote with its checkout through
+#   t/helper/test-null-filter, a filter that sends the file and does nothing
+#   else: git's own share of any filter's checkout, the floor of the row above
 # checks that git stores a pointer, compares every byte after each checkout,
 # records the local and remote stores' sizes, and the peak
 # resident memory of each step: of git and all it ran (GNU time around the
@@ -100,6 +103,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
 GENMODEL=$TOP/t/helper/test-genmodel
+# a smudge filter that does no work, for the floor of a clone's checkout
+NULL_FILTER=$TOP/t/helper/test-null-filter
+[ -x "$NULL_FILTER" ] || NULL_FILTER=
 if [ ! -x "$GENMODEL" ]; then
 	GENMODEL=$WORK/test-genmodel
 	cc -O2 -o "$GENMODEL" "$TOP/t/helper/test-genmodel.c" -lm ||
@@ -264,6 +270,16 @@ checkout_round() {
 	measure "clone_$r" git clone -q "$(get "$tool" url)" "$WORK/$tool-clone" &&
 		verify "$WORK/$tool-clone/model.safetensors" "$WORK/v1.safetensors"
 	rm -rf "$WORK/$tool-clone"
+	[ "$tool" = lepton ] && [ -n "$NULL_FILTER" ] || return 0
+	# the same clone, its checkout through a filter that does no work:
+	# git's own share of any filter's checkout
+	NULL_FILTER_FILE=$WORK/v1.safetensors
+	export NULL_FILTER_FILE
+	measure "clone_floor_$r" git -c filter.lepton.process="$NULL_FILTER" \
+		clone -q "$(get "$tool" url)" "$WORK/$tool-clone" &&
+		verify "$WORK/$tool-clone/model.safetensors" "$WORK/v1.safetensors"
+	unset NULL_FILTER_FILE
+	rm -rf "$WORK/$tool-clone"
 }
 
 for tool in $TOOLS; do
@@ -281,7 +297,7 @@ while [ "$r" -le "$REPEAT" ]; do
 	r=$((r + 1))
 done
 for tool in $TOOLS; do
-	for k in co_head co_old clone; do
+	for k in co_head co_old clone clone_floor; do
 		for pre in "" rss_ frss_; do
 			put "$tool" "$pre$k" "$(r=1; while [ "$r" -le "$REPEAT" ]; do
 				get "$tool" "$pre${k}_$r"; echo; r=$((r + 1)); done |
@@ -309,6 +325,8 @@ row "local store, 2 versions (MiB)" "$(mib "$(get lfs store)")" "$(mib "$(get le
 row "git push, both versions (s)" "$(get lfs push)" "$(get lepton push)"
 row "remote, 2 versions (MiB)" "$(mib "$(get lfs remote)")" "$(mib "$(get lepton remote)")"
 row "git clone with checkout (s)" "$(get lfs clone)" "$(get lepton clone)"
+[ -z "$(get lepton clone_floor)" ] ||
+	row "  the same, a filter doing no work (s)" "$(get lfs clone)" "$(get lepton clone_floor)"
 for k in add0 add1 co_head co_old; do
 	row "peak RSS $k, git+filter (MiB)" "$(get lfs "rss_$k")" "$(get lepton "rss_$k")"
 done
@@ -327,6 +345,7 @@ echo "summary: add-v1 $(ratio "$(get lepton add1)" "$(get lfs add1)")x" \
 	"local-store $(ratio "$(get lepton store)" "$(get lfs store)")x" \
 	"push $(ratio "$(get lepton push)" "$(get lfs push)")x" \
 	"clone $(ratio "$(get lepton clone)" "$(get lfs clone)")x" \
+	"clone-floor $(ratio "$(get lepton clone_floor)" "$(get lfs clone)")x" \
 	"store/raw $(ratio "$(get lepton store)" "$RAW")" \
 	"filter-rss $(max_frss lepton)/$(max_frss lfs) MiB" \
 	"$([ "$STATUS" = 0 ] && echo ok || echo FAILED)"
