@@ -9,6 +9,9 @@
 #include "banned.h"
 
 #define MANIFEST_FIRST_LINE "lepton refs 1"
+/* with a maintenance or maintained line, which readers of 1 do not know:
+ * they refuse the store rather than race a prune (docs/FORMAT.md) */
+#define MANIFEST_FIRST_LINE_2 "lepton refs 2"
 
 void manifest_init(struct manifest *m)
 {
@@ -18,6 +21,8 @@ void manifest_init(struct manifest *m)
 void manifest_release(struct manifest *m)
 {
 	free(m->head);
+	free(m->maintenance_token);
+	free(m->maintained_token);
 	for (size_t i = 0; i < m->nr_refs; i++) {
 		free(m->refs[i].name);
 		free(m->refs[i].oid);
@@ -50,6 +55,12 @@ static int valid_hex(const char *s)
 	return 1;
 }
 
+static int valid_time(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+	return n > 0 && n < 19 && !s[n] && atoll(s) > 0;
+}
+
 static void add_pack(struct manifest *m, const char *name, long long retired)
 {
 	if (m->nr_packs == m->alloc_packs) {
@@ -79,11 +90,13 @@ int manifest_parse(struct manifest *m, const char *text, size_t len)
 		*next++ = '\0';
 		lineno++;
 		if (lineno == 1) {
-			if (strcmp(line, MANIFEST_FIRST_LINE))
+			if (strcmp(line, MANIFEST_FIRST_LINE) &&
+			    strcmp(line, MANIFEST_FIRST_LINE_2))
 				err = lepton_error_set(LEPTON_ECORRUPT,
 						       "refs manifest has format '%.40s'; this "
-						       "git-lepton reads '%s'",
-						       line, MANIFEST_FIRST_LINE);
+						       "git-lepton reads '%s' and '%s'",
+						       line, MANIFEST_FIRST_LINE,
+						       MANIFEST_FIRST_LINE_2);
 			continue;
 		}
 		a = strtok_r(line, " ", &save);
@@ -92,6 +105,12 @@ int manifest_parse(struct manifest *m, const char *text, size_t len)
 		if (a && !strcmp(a, "head") && b && !c && valid_word(b)) {
 			free(m->head);
 			m->head = xstrdup(b);
+		} else if (a && !strcmp(a, "maintenance") && b && c && valid_word(c) &&
+			   !m->maintenance_token && valid_time(b) && !strtok_r(NULL, " ", &save)) {
+			manifest_set_maintenance(m, atoll(b), c);
+		} else if (a && !strcmp(a, "maintained") && b && c && valid_word(c) &&
+			   !m->maintained_token && valid_time(b) && !strtok_r(NULL, " ", &save)) {
+			manifest_set_maintained(m, atoll(b), c);
 		} else if (a && !strcmp(a, "pack") && b && !c && valid_word(b)) {
 			add_pack(m, b, 0);
 		} else if (a && !strcmp(a, "retired") && b && c && valid_word(b)) {
@@ -114,7 +133,14 @@ int manifest_parse(struct manifest *m, const char *text, size_t len)
 
 void manifest_format(struct buf *out, const struct manifest *m)
 {
-	buf_addstr(out, MANIFEST_FIRST_LINE "\n");
+	if (m->maintenance_token || m->maintained_token)
+		buf_addstr(out, MANIFEST_FIRST_LINE_2 "\n");
+	else
+		buf_addstr(out, MANIFEST_FIRST_LINE "\n");
+	if (m->maintenance_token)
+		buf_addf(out, "maintenance %lld %s\n", m->maintenance_since, m->maintenance_token);
+	if (m->maintained_token)
+		buf_addf(out, "maintained %lld %s\n", m->maintained_at, m->maintained_token);
 	if (m->head)
 		buf_addf(out, "head %s\n", m->head);
 	for (size_t i = 0; i < m->nr_packs; i++)
@@ -181,6 +207,20 @@ void manifest_set_head(struct manifest *m, const char *name)
 {
 	free(m->head);
 	m->head = name ? xstrdup(name) : NULL;
+}
+
+void manifest_set_maintenance(struct manifest *m, long long since, const char *token)
+{
+	free(m->maintenance_token);
+	m->maintenance_token = token ? xstrdup(token) : NULL;
+	m->maintenance_since = token ? since : 0;
+}
+
+void manifest_set_maintained(struct manifest *m, long long at, const char *token)
+{
+	free(m->maintained_token);
+	m->maintained_token = token ? xstrdup(token) : NULL;
+	m->maintained_at = token ? at : 0;
 }
 
 void manifest_add_pack(struct manifest *m, const char *name)

@@ -14,7 +14,9 @@
  * sees refs and the packs they need from the same instant.  docs/FORMAT.md
  * has the text layout:
  *
- *   lepton refs 1
+ *   lepton refs 1                    (2 once a prune or gc --remote ran)
+ *   maintenance <unix time> <token>  (version 2)
+ *   maintained <unix time> <token>   (version 2)
  *   head refs/heads/main
  *   pack pack-<hex>
  *   retired pack-<hex> <unix time>
@@ -35,6 +37,14 @@ struct manifest_pack {
 
 struct manifest {
 	char *head; /* NULL: none yet */
+	/* A prune or gc --remote rewriting the store's content since then
+	 * (maintenance.h); token NULL: none. */
+	long long maintenance_since;
+	char *maintenance_token;
+	/* The last one that finished: every run leaves the manifest different
+	 * (etags are content hashes), which pushes rely on; NULL: none yet. */
+	long long maintained_at;
+	char *maintained_token;
 	struct manifest_ref *refs;
 	size_t nr_refs, alloc_refs;
 	struct manifest_pack *packs;
@@ -62,6 +72,10 @@ const char *manifest_get(const struct manifest *m, const char *name);
 /* Set (oid non-NULL) or delete (oid NULL) a ref; refs stay sorted. */
 void manifest_set(struct manifest *m, const char *name, const char *oid);
 void manifest_set_head(struct manifest *m, const char *name);
+/* Set (token non-NULL) or clear the maintenance mark, and the record of
+ * the last maintenance that finished. */
+void manifest_set_maintenance(struct manifest *m, long long since, const char *token);
+void manifest_set_maintained(struct manifest *m, long long at, const char *token);
 /* Add a live pack (no-op when listed); retire moves it out of the live list. */
 void manifest_add_pack(struct manifest *m, const char *name);
 void manifest_retire_pack(struct manifest *m, const char *name, long long when);

@@ -285,11 +285,11 @@ test_expect_success 'a damaged refs manifest: clone, push and fsck say so, nothi
 test_expect_success 'a manifest of a later format asks for an upgrade' '
 	store_cat git/refs >refs.saved &&
 	test_when_finished "store_put git/refs refs.saved" &&
-	printf "lepton refs 2\n" >refs.v2 &&
-	store_put git/refs refs.v2 &&
+	printf "lepton refs 3\n" >refs.v3 &&
+	store_put git/refs refs.v3 &&
 	test_must_fail git ls-remote "$URL" 2>err &&
-	test_grep "lepton refs 2" err &&
-	test_grep "reads .lepton refs 1." err
+	test_grep "lepton refs 3" err &&
+	test_grep "reads .lepton refs 1. and .lepton refs 2." err
 '
 
 test_done
