@@ -11,6 +11,7 @@
 
 #include "cmd.h"
 #include "error.h"
+#include "maintenance.h"
 #include "manifest.h"
 #include "pack.h"
 #include "remote.h"
@@ -203,6 +204,7 @@ int cmd_gc(int argc, const char **argv, struct lepton_repo *repo)
 	struct lepton_store *s = NULL;
 	struct remote_store *rs = NULL;
 	struct repack_stats st;
+	struct maintenance mt = { 0 };
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--remote") && i + 1 < argc)
@@ -223,7 +225,15 @@ int cmd_gc(int argc, const char **argv, struct lepton_repo *repo)
 		return gc_local(repo, quiet);
 	if ((err = repo_open_store(repo, &s)) || (err = remote_open_for(&rs, repo, s, remote, 0)))
 		goto fail;
-	if ((err = remote_store_repack(rs, grace, &st)))
+	/* the mark before anything is read: pushes that overlap check their
+	 * content again afterwards (maintenance.h) */
+	if ((err = maintenance_begin(&mt, NULL, remote_store_backend(rs))))
+		goto fail;
+	warn_taken_over(&mt, remote_store_name(rs));
+	remote_store_set_checkpoint(rs, maintenance_checkpoint, &mt);
+	err = remote_store_repack(rs, grace, &st);
+	remote_store_set_checkpoint(rs, NULL, NULL);
+	if (err || (err = maintenance_refresh(&mt, 0)))
 		goto fail;
 	if (!quiet)
 		fprintf(stderr,
@@ -241,6 +251,11 @@ int cmd_gc(int argc, const char **argv, struct lepton_repo *repo)
 fail:
 	ret = report_error(err);
 done:
+	/* every path: a mark left behind blocks pushes for an hour */
+	if ((err = maintenance_end(&mt)) && !ret)
+		ret = report_error(err);
+	else if (err)
+		warning("%s", lepton_error_last());
 	remote_store_free(rs);
 	store_free(s);
 	return ret;

@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "error.h"
+#include "maintenance.h"
 #include "manifest.h"
 #include "oidset.h"
 #include "recipe.h"
@@ -492,6 +493,23 @@ done:
 	return ret;
 }
 
+/* A mark its owner left (killed, or gone for longer than the stale limit)
+ * was replaced: say so, since that prune or gc did not finish. */
+void warn_taken_over(const struct maintenance *mt, const char *store)
+{
+	time_t t = (time_t)mt->taken_since;
+	struct tm tm;
+	char when[64] = "";
+
+	if (!mt->taken_from)
+		return;
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	warning("store '%s' was marked as being pruned or repacked since %s by '%s', which "
+		"is gone; taking over its mark",
+		store, when, mt->taken_from);
+}
+
 /*
  * prune --remote: along the history of every ref of the store (the local
  * repository must have it), a file is dropped when it is a version of some
@@ -511,14 +529,22 @@ static int prune_remote(struct lepton_repo *repo, const char *remote, const stru
 	unsigned char *ok = NULL;
 	struct oidset keep = OIDSET_INIT;
 	struct repack_stats st;
+	struct maintenance mt = { 0 };
 	char size[32];
 	int err, ret = 0;
 
 	manifest_init(&m);
 	if ((err = repo_open_store(repo, &s)) || (err = remote_open_for(&rs, repo, s, remote, 0)))
 		goto fail;
-	if ((err = manifest_read(&m, remote_store_backend(rs), NULL)))
+	/* the mark first: pushes that overlap what is read from here on check
+	 * their content again after the prune (maintenance.h) */
+	if (o->dry_run)
+		err = manifest_read(&m, remote_store_backend(rs), NULL);
+	else if (!(err = maintenance_begin(&mt, &m, remote_store_backend(rs))))
+		warn_taken_over(&mt, remote_store_name(rs));
+	if (err)
 		goto fail;
+	remote_store_set_checkpoint(rs, maintenance_checkpoint, &mt);
 	for (size_t i = 0; i < m.nr_refs; i++) {
 		git_object *obj = NULL, *commit = NULL;
 		char hex[GIT_OID_HEXSZ + 1];
@@ -539,7 +565,7 @@ static int prune_remote(struct lepton_repo *repo, const char *remote, const stru
 		git_object_free(obj);
 	}
 	if ((err = classify_versions(&kept, &old, repo, &tips, o)) ||
-	    (err = add_pointers(&prot, repo, &tips, 1)) ||
+	    (err = add_pointers(&prot, repo, &tips, 1)) || (err = maintenance_refresh(&mt, 0)) ||
 	    (err = remote_store_for_each_file(rs, collect_file, &c)) < 0)
 		goto fail;
 	err = 0;
@@ -560,7 +586,8 @@ static int prune_remote(struct lepton_repo *repo, const char *remote, const stru
 	}
 	/* every chunk the remaining files need, delta bases included */
 	ok = xcalloc(nr_rest + 1, 1);
-	if ((err = remote_store_check_files(rs, rest, nr_rest, ok, &keep)))
+	if ((err = maintenance_refresh(&mt, 0)) ||
+	    (err = remote_store_check_files(rs, rest, nr_rest, ok, &keep)))
 		goto fail;
 	for (size_t i = 0; i < nr_rest; i++)
 		nr_broken += !ok[i];
@@ -572,6 +599,14 @@ static int prune_remote(struct lepton_repo *repo, const char *remote, const stru
 		print_files(o->dry_run ? "would drop" : "dropped", &old, drop, nr_drop);
 	if ((err = remote_store_prune(rs, &keep, drop, nr_drop, o->grace, o->dry_run, &st)))
 		goto fail;
+	if (!o->dry_run) {
+		size_t late = 0;
+		if ((err = remote_store_drop_partial(rs, &all.set, &late)))
+			goto fail;
+		if (late && !o->quiet)
+			printf("dropped %zu file%s a push sent meanwhile (it sends %s again)\n",
+			       late, late == 1 ? "" : "s", late == 1 ? "it" : "them");
+	}
 	if (!o->quiet)
 		printf("%s %zu file%s, %llu chunks, %s in store '%s'%s\n",
 		       o->dry_run ? "would free" : "freed", nr_drop, nr_drop == 1 ? "" : "s",
@@ -584,6 +619,12 @@ static int prune_remote(struct lepton_repo *repo, const char *remote, const stru
 fail:
 	ret = report_error(err);
 done:
+	if (rs)
+		remote_store_set_checkpoint(rs, NULL, NULL);
+	if ((err = maintenance_end(&mt)) && !ret)
+		ret = report_error(err);
+	else if (err)
+		warning("%s", lepton_error_last());
 	free(drop);
 	free(rest);
 	free(ok);

@@ -7,10 +7,14 @@
 
 #include "cmd.h"
 #include "error.h"
+#include "maintenance.h"
+#include "manifest.h"
 #include "pointer.h"
 #include "remote.h"
 #include "run.h"
 #include "banned.h"
+
+#define PUSH_ROUNDS 10 /* content rounds while the store's manifest keeps changing */
 
 struct transfer_opts {
 	const char *remote; /* NULL: the repository's default store */
@@ -222,6 +226,56 @@ done:
 	return ret;
 }
 
+/*
+ * Content only (no refs to swap): refuse while a prune or gc rewrites the
+ * store; when the store's manifest changed while the content went up (a
+ * prune or gc may have come and gone, maintenance.h), check it all again,
+ * frames of files already there included, until a round sees no change.
+ */
+static int push_checked(struct remote_store *rs, struct lepton_store *s,
+			const struct lepton_oid *oids, size_t nr, int quiet,
+			struct transfer_stats *st)
+{
+	struct backend *b = remote_store_backend(rs);
+	struct buf before = BUF_INIT, after = BUF_INIT;
+	struct manifest m;
+	int err;
+
+	if ((err = manifest_read(&m, b, &before)))
+		goto done;
+	err = maintenance_check(&m, remote_store_name(rs));
+	manifest_release(&m);
+	for (int round = 0; !err; round++) {
+		struct transfer_stats more;
+		if (round == PUSH_ROUNDS) {
+			err = lepton_error_set(
+			    LEPTON_ECONFLICT,
+			    "store '%s' changed %d times while uploading; try again",
+			    remote_store_name(rs), PUSH_ROUNDS);
+			break;
+		}
+		if (!round)
+			err = transfer_push(rs, s, oids, nr, quiet, 0, st);
+		else if (!(err = transfer_push(rs, s, oids, nr, quiet, 0, &more)))
+			st->chunks += more.chunks, st->bytes += more.bytes;
+		if (err)
+			break;
+		buf_reset(&after);
+		if ((err = manifest_read(&m, b, &after)))
+			break;
+		err = maintenance_check(&m, remote_store_name(rs));
+		manifest_release(&m);
+		if (err || !strcmp(before.data, after.data))
+			break;
+		buf_reset(&before);
+		buf_addstr(&before, after.data);
+	}
+done:
+	buf_release(&before);
+	buf_release(&after);
+	return err;
+}
+
 static int do_push(struct lepton_repo *repo, const char *remote, const char *const *revs, size_t nr,
 		   int quiet, int dry_run)
 {
@@ -240,7 +294,11 @@ static int do_push(struct lepton_repo *repo, const char *remote, const char *con
 	if ((err = remote_open_for(&rs, repo, s, remote, !dry_run)))
 		goto done;
 	oids = pointer_list_oids(&pointers);
-	if (!(err = transfer_push(rs, s, oids, pointers.nr, quiet, dry_run, &st)))
+	if (dry_run)
+		err = transfer_push(rs, s, oids, pointers.nr, quiet, dry_run, &st);
+	else
+		err = push_checked(rs, s, oids, pointers.nr, quiet, &st);
+	if (!err)
 		report_stats(dry_run ? "would upload" : "uploaded", &st, quiet);
 done:
 	free(oids);

@@ -32,6 +32,10 @@ int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * LEPTON_EGIT); returns the exit code for err. */
 int report_error(int err);
 void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* prune/gc --remote: warn that the maintenance mark of a killed prune or
+ * gc was taken over (nothing when there was none). */
+struct maintenance;
+void warn_taken_over(const struct maintenance *mt, const char *store);
 
 /* Human size: "1.2 GiB", "512 B". */
 const char *human_size(char *out, size_t size, unsigned long long bytes);

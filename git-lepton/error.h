@@ -20,6 +20,7 @@ enum lepton_error {
 	LEPTON_EGIT = -6,      /* git or libgit2 failed */
 	LEPTON_EUSAGE = -7,    /* wrong arguments to a command */
 	LEPTON_ECONFLICT = -8, /* a conditional write lost: someone else changed the object */
+	LEPTON_EBUSY = -9,     /* a prune or gc is rewriting the store: try again later */
 };
 
 /* Record a message for the calling thread; returns code, for `return

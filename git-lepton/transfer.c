@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "error.h"
 #include "frame.h"
 #include "oidset.h"
@@ -29,8 +30,10 @@ struct remote_store {
 	char *cache_tmp;
 	struct pack *packs;
 	size_t nr_packs, alloc_packs;
-	unsigned concurrency; /* threads that download at once */
-	int links;            /* whole packs may go as hard links */
+	unsigned concurrency;                     /* threads that download at once */
+	int links;                                /* whole packs may go as hard links */
+	int (*checkpoint)(void *data, int force); /* between a repack's steps */
+	void *checkpoint_data;
 };
 
 /* ---- opening ---------------------------------------------------------- */
@@ -553,6 +556,45 @@ static int get_recipe(void *data, size_t i)
 	return err;
 }
 
+/*
+ * A file whose recipe the remote has may still lack frames when a prune
+ * ran meanwhile (it kept no chunk of a recipe that landed after it listed
+ * them): queue each chunk of it, and each delta base under those, that no
+ * remote index lists.  What the local store lacks is left as it is.
+ */
+static void queue_missing_frames(struct chunk_queue *q, struct remote_store *rs,
+				 struct lepton_store *local, const struct lepton_oid *file)
+{
+	struct recipe r;
+	struct buf raw = BUF_INIT;
+	uint64_t off, len;
+
+	if (store_read_recipe(local, file, &r, &raw)) {
+		lepton_error_clear();
+		buf_release(&raw);
+		return;
+	}
+	for (size_t c = 0; c < r.nr; c++) {
+		struct lepton_oid cur = r.chunks[c].oid;
+		for (int depth = 0; depth <= CODEC_MAX_CHAIN; depth++) {
+			struct frame_header h;
+			if (store_read_frame_header(local, &cur, &h)) {
+				lepton_error_clear(); /* not here either: nothing to send */
+				break;
+			}
+			if (!remote_find(rs, &cur, &off, &len)) {
+				chunk_queue_add(q, &cur); /* its bases follow in the queue */
+				break;
+			}
+			if (!(h.flags & FRAME_HAS_BASE))
+				break;
+			cur = h.base;
+		}
+	}
+	recipe_release(&r);
+	buf_release(&raw);
+}
+
 int transfer_push(struct remote_store *rs, struct lepton_store *local,
 		  const struct lepton_oid *files, size_t nr, int quiet, int dry_run,
 		  struct transfer_stats *stats)
@@ -593,6 +635,7 @@ int transfer_push(struct remote_store *rs, struct lepton_store *local,
 		oidset_insert(&remote_has, &files[i]);
 		if (has[i]) {
 			stats->files_present++;
+			queue_missing_frames(&q, rs, local, &files[i]);
 			continue;
 		}
 		err = store_read_recipe(local, &files[i], &r, &recipes[nr_recipes]);
@@ -1276,6 +1319,18 @@ static int update_retired(struct remote_store *rs, long long grace, char **add, 
 				backend_name(rs->b));
 }
 
+void remote_store_set_checkpoint(struct remote_store *rs, int (*fn)(void *data, int force),
+				 void *data)
+{
+	rs->checkpoint = fn;
+	rs->checkpoint_data = data;
+}
+
+static int checkpoint(struct remote_store *rs, int force)
+{
+	return rs->checkpoint ? rs->checkpoint(rs->checkpoint_data, force) : 0;
+}
+
 /* With keep, only the chunks in it are copied into the new pack (even
  * from a single pack), and the recipes of drop are deleted once the new
  * pack is visible, before the old packs are retired. */
@@ -1301,6 +1356,8 @@ static int repack_keep(struct remote_store *rs, long long grace, const struct oi
 	old = xcalloc(rs->nr_packs, sizeof(*old));
 	for (size_t i = 0; i < rs->nr_packs; i++) {
 		struct pack *p = &rs->packs[i];
+		if ((err = checkpoint(rs, 0)))
+			goto done;
 		old[nr_old++] = xstrdup(p->name);
 		buf_reset(&key);
 		buf_addf(&key, "packs/%s.pack", p->name);
@@ -1343,6 +1400,9 @@ static int repack_keep(struct remote_store *rs, long long grace, const struct oi
 	if (!w.nr)
 		pack_writer_abort(&w);
 	test_point("prune-remote-pack-written");
+	/* the last look before anything goes: did a push get in meanwhile? */
+	if ((err = checkpoint(rs, 1)))
+		goto done;
 	for (size_t i = 0; i < nr_drop && !err; i++) {
 		recipe_key(&key, &drop[i]);
 		err = backend_delete(rs->b, key.data);
@@ -1602,4 +1662,55 @@ int remote_store_for_each_file(struct remote_store *rs,
 {
 	struct recipe_walk rw = { rs, NULL, fn, data };
 	return backend_list(rs->b, "recipes", walk_recipe_dir, &rw);
+}
+
+struct late_files {
+	const struct oidset *listed;
+	struct lepton_oid *ids;
+	size_t nr, alloc;
+};
+
+static int collect_late(void *data, const struct lepton_oid *oid)
+{
+	struct late_files *l = data;
+	if (oidset_has(l->listed, oid))
+		return 0;
+	if (l->nr == l->alloc) {
+		l->alloc = l->alloc ? 2 * l->alloc : 16;
+		l->ids = xrealloc(l->ids, l->alloc * sizeof(*l->ids));
+	}
+	l->ids[l->nr++] = *oid;
+	return 0;
+}
+
+int remote_store_drop_partial(struct remote_store *rs, const struct oidset *listed, size_t *dropped)
+{
+	struct late_files late = { listed, NULL, 0, 0 };
+	struct buf key = BUF_INIT;
+	unsigned char *ok = NULL;
+	int err;
+
+	*dropped = 0;
+	if ((err = remote_store_for_each_file(rs, collect_late, &late)) < 0 || !late.nr)
+		goto done;
+	ok = xcalloc(late.nr, 1);
+	if ((err = remote_store_check_files(rs, late.ids, late.nr, ok, NULL)))
+		goto done;
+	for (size_t i = 0; i < late.nr && !err; i++) {
+		if (ok[i])
+			continue;
+		recipe_key(&key, &late.ids[i]);
+		err = backend_delete(rs->b, key.data);
+		if (err == LEPTON_ENOTFOUND) {
+			lepton_error_clear();
+			err = 0;
+		} else if (!err) {
+			(*dropped)++;
+		}
+	}
+done:
+	free(late.ids);
+	free(ok);
+	buf_release(&key);
+	return err < 0 ? err : 0;
 }

@@ -57,7 +57,11 @@ struct transfer_stats {
 
 /*
  * Copy the files to the remote (push) or from it (fetch).  Files that are
- * already on the other side cost a lookup.  quiet: no progress.  dry_run
+ * already on the other side cost a lookup; on a push also a look at their
+ * local recipe and frame headers: a frame of theirs (or a delta base under
+ * one) that no remote index lists goes up again, when the local store has
+ * it (a prune that ran during an earlier push can leave a recipe whose
+ * frames it dropped, see maintenance.h).  quiet: no progress.  dry_run
  * (push only): count what would be sent and send nothing.
  */
 int transfer_push(struct remote_store *rs, struct lepton_store *local,
@@ -81,6 +85,15 @@ struct repack_stats {
 int remote_store_repack(struct remote_store *rs, long long grace, struct repack_stats *st);
 
 /*
+ * A function remote_store_repack() and remote_store_prune() call between
+ * their steps (force 0: before each pack is read) and before they delete
+ * anything (force 1); an error from it stops them there.  The maintenance
+ * mark (maintenance.h) is refreshed and checked through it.  fn NULL: none.
+ */
+void remote_store_set_checkpoint(struct remote_store *rs, int (*fn)(void *data, int force),
+				 void *data);
+
+/*
  * Retention (git lepton prune --remote), the same consolidation with a
  * filter: the new pack holds only the chunks in keep (frames copied as
  * they are); once it is visible the recipes of drop are deleted, then the
@@ -94,6 +107,16 @@ struct recipe;
 int remote_store_prune(struct remote_store *rs, const struct oidset *keep,
 		       const struct lepton_oid *drop, size_t nr_drop, long long grace, int dry_run,
 		       struct repack_stats *st);
+
+/*
+ * The end of a prune: the recipes that appeared after it listed them
+ * (those not in listed) came from pushes that overlapped it; those of them
+ * that are not whole now (frames the prune did not keep) are deleted, so
+ * that no recipe names a frame nobody has.  Those pushes notice and send
+ * them again (maintenance.h).  dropped gets how many went.
+ */
+int remote_store_drop_partial(struct remote_store *rs, const struct oidset *listed,
+			      size_t *dropped);
 
 /* A file's recipe on the remote (and its bytes in raw when not NULL);
  * LEPTON_ENOTFOUND when the remote lacks it. */

@@ -20,7 +20,9 @@
 #include "backend.h"
 #include "error.h"
 #include "filter.h"
+#include "maintenance.h"
 #include "manifest.h"
+#include "oidset.h"
 #include "remote.h"
 #include "repo.h"
 #include "run.h"
@@ -414,16 +416,22 @@ done:
 	return err;
 }
 
-/* Send the model content the pushed commits refer to and the store lacks. */
+/*
+ * Send the model content the pushed commits refer to and the store lacks:
+ * what they reach and the store's refs (in m) do not, and the trees of the
+ * pushed tips whatever the store's refs reach (a prune may have dropped an
+ * old version that a new ref names again).
+ */
 static int push_content(struct helper *h, struct push_ref *refs, size_t nr,
 			const struct manifest *m)
 {
 	const char **revs = xcalloc(nr + m->nr_refs + 1, sizeof(*revs));
 	struct buf *excl = xcalloc(m->nr_refs + 1, sizeof(*excl));
-	struct pointer_list pointers;
+	struct pointer_list pointers = { 0 }, tips = { 0 };
 	struct transfer_stats stats;
+	struct oidset seen = OIDSET_INIT;
 	struct lepton_oid *oids = NULL;
-	size_t n = 0;
+	size_t n = 0, nr_tips, nr_oids = 0;
 	int err;
 
 	for (size_t i = 0; i < nr; i++)
@@ -433,6 +441,9 @@ static int push_content(struct helper *h, struct push_ref *refs, size_t nr,
 		err = 0;
 		goto done;
 	}
+	nr_tips = n;
+	if ((err = pointers_reachable(&tips, &h->repo, revs, nr_tips, 1, NULL, NULL)))
+		goto done;
 	for (size_t i = 0; i < m->nr_refs; i++)
 		if (have_object(h, m->refs[i].oid)) {
 			buf_addf(&excl[i], "^%s", m->refs[i].oid);
@@ -440,15 +451,23 @@ static int push_content(struct helper *h, struct push_ref *refs, size_t nr,
 		}
 	if ((err = pointers_reachable(&pointers, &h->repo, revs, n, 0, NULL, NULL)))
 		goto done;
-	oids = pointer_list_oids(&pointers);
-	err = transfer_push(h->rs, h->local, oids, pointers.nr, quiet(h), h->dry_run, &stats);
+	oids = xcalloc(pointers.nr + tips.nr + 1, sizeof(*oids));
+	for (size_t i = 0; i < pointers.nr; i++)
+		if (oidset_insert(&seen, &pointers.items[i].oid))
+			oids[nr_oids++] = pointers.items[i].oid;
+	for (size_t i = 0; i < tips.nr; i++)
+		if (oidset_insert(&seen, &tips.items[i].oid))
+			oids[nr_oids++] = tips.items[i].oid;
+	err = transfer_push(h->rs, h->local, oids, nr_oids, quiet(h), h->dry_run, &stats);
 	if (!err && h->verbosity > 1)
 		fprintf(stderr,
 			"lepton: %llu of %llu files already in the store, sent %llu chunks\n",
 			(unsigned long long)stats.files_present, (unsigned long long)stats.files,
 			(unsigned long long)stats.chunks);
-	pointer_list_release(&pointers);
 done:
+	pointer_list_release(&pointers);
+	pointer_list_release(&tips);
+	oidset_release(&seen);
 	for (size_t i = 0; i < m->nr_refs; i++)
 		buf_release(&excl[i]);
 	free(excl);
@@ -470,20 +489,41 @@ static const char *default_head(struct push_ref *refs, size_t nr)
 	return NULL;
 }
 
-/* Swap the new refs in.  On a lost race the decisions are taken again
- * against what the other pusher wrote, as a server would; refs refused
- * before anything was sent stay refused. */
-static int update_refs(struct helper *h, struct push_ref *refs, size_t nr, const char *pack)
+/*
+ * Swap the new refs in, against the manifest's version read before the
+ * content went up (checked_etag): when it changed meanwhile, a prune or gc
+ * may have run while the content was sent, so the content is checked
+ * again (unless a prune or gc runs now: then the push stops) and the swap
+ * is against the version read before that check.  On a lost race the
+ * decisions are taken again against what the other pusher wrote, as a
+ * server would; refs refused before anything was sent stay refused.
+ * sent: the store's manifest the content was chosen against.
+ */
+static int update_refs(struct helper *h, struct push_ref *refs, size_t nr, const char *pack,
+		       const struct manifest *sent, const char *checked_etag)
 {
+	struct buf checked = BUF_INIT;
 	int err = 0;
 
+	buf_addstr(&checked, checked_etag);
 	for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
 		struct manifest m;
 		struct buf etag = BUF_INIT, text = BUF_INIT;
 		int accepted = 0, rejected = 0;
 
 		if ((err = read_manifest(h, &m, &etag)))
-			return err;
+			break;
+		if (strcmp(etag.data, checked.data)) {
+			test_point("push-refs-changed");
+			if ((err = maintenance_check(&m, h->url)) ||
+			    (err = push_content(h, refs, nr, sent))) {
+				manifest_release(&m);
+				buf_release(&etag);
+				break;
+			}
+			buf_reset(&checked);
+			buf_addstr(&checked, etag.data);
+		}
 		for (size_t i = 0; i < nr; i++) {
 			if (refs[i].refused) {
 				rejected++;
@@ -515,18 +555,20 @@ static int update_refs(struct helper *h, struct push_ref *refs, size_t nr, const
 			}
 			manifest_format(&text, &m);
 			err = backend_put_if(remote_store_backend(h->rs), MANIFEST_KEY, text.data,
-					     text.len, etag.data);
+					     text.len, checked.data);
 		}
 		manifest_release(&m);
 		buf_release(&etag);
 		buf_release(&text);
 		if (err != LEPTON_ECONFLICT)
-			return err;
+			break;
 		lepton_error_clear();
+		err = lepton_error_set(LEPTON_ECONFLICT,
+				       "store '%s' changed %d times while pushing; try again",
+				       h->url, CAS_ATTEMPTS);
 	}
-	return lepton_error_set(LEPTON_ECONFLICT,
-				"store '%s' changed %d times while pushing; try again", h->url,
-				CAS_ATTEMPTS);
+	buf_release(&checked);
+	return err;
 }
 
 static void cmd_push(struct helper *h, char **specs, size_t nr)
@@ -560,6 +602,9 @@ static void cmd_push(struct helper *h, char **specs, size_t nr)
 	} else if (!err) {
 		err = read_manifest(h, &m, &etag);
 	}
+	/* no content goes up while a prune or gc rewrites the store */
+	if (!err && !h->dry_run)
+		err = maintenance_check(&m, h->url);
 	if (err)
 		goto fail;
 	for (size_t i = 0; i < nr; i++) {
@@ -577,7 +622,7 @@ static void cmd_push(struct helper *h, char **specs, size_t nr)
 		 * commit whose history or content the store lacks */
 		if ((err = push_content(h, refs, nr, &m)) ||
 		    (err = push_history(h, refs, nr, &m, &pack)) ||
-		    (err = update_refs(h, refs, nr, pack.data)))
+		    (err = update_refs(h, refs, nr, pack.data, &m, etag.data)))
 			goto fail;
 	} else if (h->atomic && !any) {
 		for (size_t i = 0; i < nr; i++)

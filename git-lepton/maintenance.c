@@ -1,0 +1,294 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "maintenance.h"
+#include "testpoint.h"
+#include "banned.h"
+
+#define BEGIN_ATTEMPTS 100
+
+static void host_name(char *out, size_t size)
+{
+	if (gethostname(out, size) < 0)
+		snprintf(out, size, "unknown");
+	out[size - 1] = '\0';
+	for (char *p = out; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			*p = '_';
+	if (!*out)
+		snprintf(out, size, "unknown");
+}
+
+static char *make_token(void)
+{
+	struct buf token = BUF_INIT;
+	unsigned long long r;
+	char host[128];
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32);
+	host_name(host, sizeof(host));
+	buf_addf(&token, "%016llx.%ld@%s", r, (long)getpid(), host);
+	return buf_detach(&token, NULL);
+}
+
+/* A token of a process on this host that no longer runs. */
+static int owner_dead(const char *token)
+{
+	const char *dot = strchr(token, '.'), *at = strchr(token, '@');
+	char host[128], *end;
+	long pid;
+
+	if (!dot || !at || at < dot)
+		return 0;
+	pid = strtol(dot + 1, &end, 10);
+	if (end != at || pid <= 0)
+		return 0;
+	host_name(host, sizeof(host));
+	return !strcmp(at + 1, host) && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static const char *format_time(char *out, size_t size, long long when)
+{
+	time_t t = (time_t)when;
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(out, size, "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(out, size, "%lld", when);
+	return out;
+}
+
+/* Fresh: younger than the stale limit (a time ahead of ours counts as
+ * fresh: another host's clock). */
+static int mark_fresh(long long since, long long now)
+{
+	return now - since < MAINTENANCE_STALE;
+}
+
+int maintenance_check(const struct manifest *m, const char *store_name)
+{
+	char when[64];
+
+	if (!m->maintenance_token || !mark_fresh(m->maintenance_since, (long long)time(NULL)))
+		return 0;
+	return lepton_error_set(
+	    LEPTON_EBUSY,
+	    "store '%s' is being pruned or repacked since %s; try again later "
+	    "(if no prune or gc runs, 'git lepton gc --remote' clears its mark)",
+	    store_name, format_time(when, sizeof(when), m->maintenance_since));
+}
+
+static int is_ours(const struct maintenance *mt, const struct manifest *m)
+{
+	return m->maintenance_token && !strcmp(m->maintenance_token, mt->token);
+}
+
+/* Write m with our mark, time now, if the manifest is still at etag; then
+ * read back its version (and check that the mark there is ours). */
+static int write_mark(struct maintenance *mt, struct manifest *m, const char *etag,
+		      struct manifest *after)
+{
+	struct buf text = BUF_INIT;
+	struct manifest back;
+	long long now = (long long)time(NULL);
+	int err;
+
+	manifest_set_maintenance(m, now, mt->token);
+	manifest_format(&text, m);
+	err = backend_put_if(mt->b, MANIFEST_KEY, text.data, text.len, etag);
+	buf_release(&text);
+	if (err)
+		return err;
+	mt->since = now;
+	buf_reset(&mt->etag);
+	if ((err = manifest_read(&back, mt->b, &mt->etag)))
+		return err;
+	if (!is_ours(mt, &back))
+		err = lepton_error_set(LEPTON_EBUSY,
+				       "another prune or gc took over store '%s'; try again later",
+				       backend_name(mt->b));
+	if (!err && after) {
+		manifest_release(after);
+		*after = back;
+	} else {
+		manifest_release(&back);
+	}
+	return err;
+}
+
+int maintenance_begin(struct maintenance *out, struct manifest *manifest, struct backend *b)
+{
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->b = b;
+	out->token = make_token();
+	buf_init(&out->etag, 0);
+	if (manifest)
+		manifest_init(manifest);
+	for (int attempt = 0; attempt < BEGIN_ATTEMPTS; attempt++) {
+		struct manifest m;
+		struct buf etag = BUF_INIT;
+		long long now = (long long)time(NULL);
+
+		if ((err = manifest_read(&m, b, &etag))) {
+			buf_release(&etag);
+			break;
+		}
+		if (m.maintenance_token) {
+			if (mark_fresh(m.maintenance_since, now) &&
+			    !owner_dead(m.maintenance_token)) {
+				err = maintenance_check(&m, backend_name(b));
+				if (!err) /* a time ahead of ours, but not fresh: cannot be */
+					err = lepton_error_set(LEPTON_EBUSY, "store '%s' is busy",
+							       backend_name(b));
+				manifest_release(&m);
+				buf_release(&etag);
+				break;
+			}
+			free(out->taken_from);
+			out->taken_from = xstrdup(m.maintenance_token);
+			out->taken_since = m.maintenance_since;
+		}
+		err = write_mark(out, &m, etag.data, manifest);
+		manifest_release(&m);
+		buf_release(&etag);
+		if (err != LEPTON_ECONFLICT)
+			break;
+		lepton_error_clear();
+		err = lepton_error_set(LEPTON_ECONFLICT,
+				       "the refs of store '%s' keep changing; try again",
+				       backend_name(b));
+	}
+	if (err) {
+		maintenance_release(out);
+		if (manifest)
+			manifest_release(manifest);
+		return err;
+	}
+	test_point("maintenance-set");
+	return 0;
+}
+
+int maintenance_refresh(struct maintenance *mt, int force)
+{
+	struct manifest m;
+	struct buf etag = BUF_INIT;
+	int err;
+
+	if (!mt->token)
+		return 0;
+	if (!force && (long long)time(NULL) - mt->since < MAINTENANCE_REFRESH)
+		return 0;
+	if ((err = manifest_read(&m, mt->b, &etag)))
+		goto done;
+	if (!is_ours(mt, &m)) {
+		err = lepton_error_set(LEPTON_EBUSY,
+				       "another prune or gc took over store '%s' (its mark went "
+				       "stale); this one stopped before deleting more",
+				       backend_name(mt->b));
+	} else if (strcmp(etag.data, mt->etag.data)) {
+		err =
+		    lepton_error_set(LEPTON_EBUSY,
+				     "the refs of store '%s' changed while it was being pruned or "
+				     "repacked; stopped before deleting more, run it again",
+				     backend_name(mt->b));
+	} else {
+		err = write_mark(mt, &m, etag.data, NULL);
+		if (err == LEPTON_ECONFLICT)
+			err = lepton_error_set(
+			    LEPTON_EBUSY,
+			    "the refs of store '%s' changed while it was being "
+			    "pruned or repacked; stopped before deleting more, run "
+			    "it again",
+			    backend_name(mt->b));
+	}
+	manifest_release(&m);
+done:
+	buf_release(&etag);
+	return err;
+}
+
+int maintenance_resync(struct maintenance *mt)
+{
+	struct manifest m;
+	struct buf etag = BUF_INIT;
+	int err;
+
+	if (!mt->token)
+		return 0;
+	if (!(err = manifest_read(&m, mt->b, &etag))) {
+		if (!is_ours(mt, &m))
+			err = lepton_error_set(LEPTON_EBUSY,
+					       "another prune or gc took over store '%s'",
+					       backend_name(mt->b));
+		else {
+			struct buf t = mt->etag;
+			mt->etag = etag;
+			etag = t;
+		}
+		manifest_release(&m);
+	}
+	buf_release(&etag);
+	return err;
+}
+
+int maintenance_checkpoint(void *data, int force)
+{
+	return maintenance_refresh(data, force);
+}
+
+int maintenance_end(struct maintenance *mt)
+{
+	int err = 0;
+
+	for (int attempt = 0; mt->token && attempt < BEGIN_ATTEMPTS; attempt++) {
+		struct manifest m;
+		struct buf etag = BUF_INIT, text = BUF_INIT;
+
+		if ((err = manifest_read(&m, mt->b, &etag))) {
+			buf_release(&etag);
+			break;
+		}
+		if (is_ours(mt, &m)) {
+			/* the record makes the manifest differ from what it was
+			 * before the mark: a push's swap against that fails */
+			manifest_set_maintenance(&m, 0, NULL);
+			manifest_set_maintained(&m, (long long)time(NULL), mt->token);
+			manifest_format(&text, &m);
+			err = backend_put_if(mt->b, MANIFEST_KEY, text.data, text.len, etag.data);
+		}
+		manifest_release(&m);
+		buf_release(&etag);
+		buf_release(&text);
+		if (err != LEPTON_ECONFLICT)
+			break;
+		lepton_error_clear();
+		err = lepton_error_set(LEPTON_ECONFLICT,
+				       "the refs of store '%s' keep changing; its maintenance mark "
+				       "stays until the next prune or gc",
+				       backend_name(mt->b));
+	}
+	if (err)
+		err = lepton_error_wrap(err,
+					"cannot remove the maintenance mark of store '%s'; "
+					"pushes wait for it (run 'git lepton gc --remote')",
+					backend_name(mt->b));
+	maintenance_release(mt);
+	return err;
+}
+
+void maintenance_release(struct maintenance *mt)
+{
+	free(mt->token);
+	free(mt->taken_from);
+	buf_release(&mt->etag);
+	memset(mt, 0, sizeof(*mt));
+}
