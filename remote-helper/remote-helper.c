@@ -418,20 +418,23 @@ done:
 
 /*
  * Send the model content the pushed commits refer to and the store lacks:
- * what they reach and the store's refs (in m) do not, and the trees of the
- * pushed tips whatever the store's refs reach (a prune may have dropped an
- * old version that a new ref names again).
+ * what they reach and the refs of base (the store's manifest the push
+ * began with) do not; and the files of the pushed tips' trees that are in
+ * no tip tree of now (the store's manifest at this instant), whatever its
+ * history reaches: a prune keeps the tips' trees but may have dropped an
+ * old version that a new ref names again.
  */
 static int push_content(struct helper *h, struct push_ref *refs, size_t nr,
-			const struct manifest *m)
+			const struct manifest *base, const struct manifest *now)
 {
-	const char **revs = xcalloc(nr + m->nr_refs + 1, sizeof(*revs));
-	struct buf *excl = xcalloc(m->nr_refs + 1, sizeof(*excl));
-	struct pointer_list pointers = { 0 }, tips = { 0 };
+	const char **revs = xcalloc(nr + base->nr_refs + 1, sizeof(*revs));
+	const char **store_revs = xcalloc(now->nr_refs + 1, sizeof(*store_revs));
+	struct buf *excl = xcalloc(base->nr_refs + 1, sizeof(*excl));
+	struct pointer_list pointers = { 0 }, tips = { 0 }, store_tips = { 0 };
 	struct transfer_stats stats;
-	struct oidset seen = OIDSET_INIT;
+	struct oidset seen = OIDSET_INIT, in_store_tips = OIDSET_INIT;
 	struct lepton_oid *oids = NULL;
-	size_t n = 0, nr_tips, nr_oids = 0;
+	size_t n = 0, nr_store = 0, nr_oids = 0;
 	int err;
 
 	for (size_t i = 0; i < nr; i++)
@@ -441,12 +444,18 @@ static int push_content(struct helper *h, struct push_ref *refs, size_t nr,
 		err = 0;
 		goto done;
 	}
-	nr_tips = n;
-	if ((err = pointers_reachable(&tips, &h->repo, revs, nr_tips, 1, NULL, NULL)))
+	for (size_t i = 0; i < now->nr_refs; i++)
+		if (have_object(h, now->refs[i].oid))
+			store_revs[nr_store++] = now->refs[i].oid;
+	if ((err = pointers_reachable(&tips, &h->repo, revs, n, 1, NULL, NULL)) ||
+	    (nr_store && (err = pointers_reachable(&store_tips, &h->repo, store_revs, nr_store, 1,
+						   NULL, NULL))))
 		goto done;
-	for (size_t i = 0; i < m->nr_refs; i++)
-		if (have_object(h, m->refs[i].oid)) {
-			buf_addf(&excl[i], "^%s", m->refs[i].oid);
+	for (size_t i = 0; i < store_tips.nr; i++)
+		oidset_insert(&in_store_tips, &store_tips.items[i].oid);
+	for (size_t i = 0; i < base->nr_refs; i++)
+		if (have_object(h, base->refs[i].oid)) {
+			buf_addf(&excl[i], "^%s", base->refs[i].oid);
 			revs[n++] = excl[i].data;
 		}
 	if ((err = pointers_reachable(&pointers, &h->repo, revs, n, 0, NULL, NULL)))
@@ -456,7 +465,8 @@ static int push_content(struct helper *h, struct push_ref *refs, size_t nr,
 		if (oidset_insert(&seen, &pointers.items[i].oid))
 			oids[nr_oids++] = pointers.items[i].oid;
 	for (size_t i = 0; i < tips.nr; i++)
-		if (oidset_insert(&seen, &tips.items[i].oid))
+		if (!oidset_has(&in_store_tips, &tips.items[i].oid) &&
+		    oidset_insert(&seen, &tips.items[i].oid))
 			oids[nr_oids++] = tips.items[i].oid;
 	err = transfer_push(h->rs, h->local, oids, nr_oids, quiet(h), h->dry_run, &stats);
 	if (!err && h->verbosity > 1)
@@ -467,11 +477,14 @@ static int push_content(struct helper *h, struct push_ref *refs, size_t nr,
 done:
 	pointer_list_release(&pointers);
 	pointer_list_release(&tips);
+	pointer_list_release(&store_tips);
 	oidset_release(&seen);
-	for (size_t i = 0; i < m->nr_refs; i++)
+	oidset_release(&in_store_tips);
+	for (size_t i = 0; i < base->nr_refs; i++)
 		buf_release(&excl[i]);
 	free(excl);
 	free(revs);
+	free(store_revs);
 	free(oids);
 	return err;
 }
@@ -515,8 +528,12 @@ static int update_refs(struct helper *h, struct push_ref *refs, size_t nr, const
 			break;
 		if (strcmp(etag.data, checked.data)) {
 			test_point("push-refs-changed");
+			/* every ref not refused at the start, decided again below */
+			for (size_t i = 0; i < nr; i++)
+				if (!refs[i].refused)
+					refs[i].status = NULL;
 			if ((err = maintenance_check(&m, h->url)) ||
-			    (err = push_content(h, refs, nr, sent))) {
+			    (err = push_content(h, refs, nr, sent, &m))) {
 				manifest_release(&m);
 				buf_release(&etag);
 				break;
@@ -620,7 +637,7 @@ static void cmd_push(struct helper *h, char **specs, size_t nr)
 	if (any && !h->dry_run) {
 		/* content first, then history, then refs: a ref never names a
 		 * commit whose history or content the store lacks */
-		if ((err = push_content(h, refs, nr, &m)) ||
+		if ((err = push_content(h, refs, nr, &m, &m)) ||
 		    (err = push_history(h, refs, nr, &m, &pack)) ||
 		    (err = update_refs(h, refs, nr, pack.data, &m, etag.data)))
 			goto fail;

@@ -213,6 +213,29 @@ test_expect_success 'git lepton push (content only) with a prune meanwhile' '
 	test_cmp_bin "$DATA/d1t" clone9/data.bin
 '
 
+test_expect_success 'a prune whose mark went stale stops before deleting when a push got in' '
+	race_setup silent &&
+	paused prune10 prune-remote-pack-written \
+		git -C "$PRUNER" lepton prune --remote origin --keep 1 --grace=0 &&
+	# as if the prune had been silent for longer than the stale limit
+	store_cat -s "$S" git/refs >refs.old &&
+	sed -e "s/^maintenance [0-9]* /maintenance 1000000000 /" refs.old >refs.new &&
+	! test_cmp refs.old refs.new &&
+	store_put -s "$S" git/refs refs.new &&
+	commit_data "$DATA/d1t" v4 &&
+	git -C "$SRC" push -q origin main &&
+	finish prune10 &&
+	! test $(cat prune10.rc) = 0 &&
+	test_grep "changed while it was being pruned or repacked" prune10.out &&
+	assert_remote_has -s "$S" $(file_sha256 "$DATA/d1") &&
+	assert_remote_has -s "$S" $(file_sha256 "$DATA/d2") &&
+	no_mark &&
+	store_whole &&
+	rm -rf clone-silent &&
+	git clone -q "$URL" clone-silent &&
+	test_cmp_bin "$DATA/d1t" clone-silent/data.bin
+'
+
 test_expect_success 'a fresh mark refuses pushes, not clones; prune and gc wait' '
 	race_setup mark &&
 	set_mark $(date +%s) 0123456789abcdef.1@elsewhere &&
