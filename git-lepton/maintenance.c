@@ -75,14 +75,25 @@ static int mark_fresh(long long since, long long now)
 int maintenance_check(const struct manifest *m, const char *store_name)
 {
 	char when[64];
+	const char *host;
 
 	if (!m->maintenance_token || !mark_fresh(m->maintenance_since, (long long)time(NULL)))
 		return 0;
-	return lepton_error_set(
-	    LEPTON_EBUSY,
-	    "store '%s' is being pruned or repacked since %s; try again later "
-	    "(if no prune or gc runs, 'git lepton gc --remote' clears its mark)",
-	    store_name, format_time(when, sizeof(when), m->maintenance_since));
+	host = strchr(m->maintenance_token, '@');
+	format_time(when, sizeof(when), m->maintenance_since);
+	if (host && host[1])
+		return lepton_error_set(
+		    LEPTON_EBUSY,
+		    "store '%s' is being pruned or repacked since %s; try again "
+		    "later (if that prune or gc was killed, 'git lepton gc "
+		    "--remote' clears its mark: at once on host '%s', on any "
+		    "other an hour after it was set)",
+		    store_name, when, host + 1);
+	return lepton_error_set(LEPTON_EBUSY,
+				"store '%s' is being pruned or repacked since %s; try again later "
+				"(if that prune or gc was killed, 'git lepton gc --remote' clears "
+				"its mark an hour after it was set)",
+				store_name, when);
 }
 
 static int is_ours(const struct maintenance *mt, const struct manifest *m)
