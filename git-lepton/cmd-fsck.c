@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "error.h"
+#include "maintenance.h"
 #include "manifest.h"
 #include "oidset.h"
 #include "recipe.h"
@@ -327,6 +328,10 @@ static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 		st.problems++;
 	} else if (err) {
 		goto fail;
+	} else if (maintenance_check(&m, remote_store_name(rs))) {
+		/* what a running prune rewrites may look missing meanwhile */
+		warning("%s", lepton_error_last());
+		lepton_error_clear();
 	}
 	err = 0;
 	for (size_t i = 0; i < m.nr_packs; i++) {

@@ -250,6 +250,8 @@ test_expect_success 'a fresh mark refuses pushes, not clones; prune and gc wait'
 	test_grep "is being pruned or repacked since" err &&
 	test_must_fail git -C "$PRUNER" lepton gc --remote origin 2>err &&
 	test_grep "is being pruned or repacked since" err &&
+	git -C "$PRUNER" lepton fsck --remote origin 2>err &&
+	test_grep "warning: .*is being pruned or repacked since" err &&
 	rm -rf clone-mark &&
 	git clone -q "$URL" clone-mark &&
 	test_cmp_bin "$DATA/d3" clone-mark/data.bin &&
