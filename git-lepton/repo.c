@@ -234,12 +234,23 @@ static int previous_version(void *data, const char *path, struct lepton_pointer 
 	return repo_previous_version(r, r->previous_store, path, out);
 }
 
+int repo_lock_store(struct lepton_repo *r, struct lepton_store *s, int exclusive)
+{
+	long timeout = repo_config_int(r, "lepton.locktimeout", REPO_LOCK_TIMEOUT);
+	return store_lock(s, exclusive, (timeout < 0 ? 0 : timeout) * 1000L, 0);
+}
+
 int repo_open_store(struct lepton_repo *r, struct lepton_store **out)
 {
 	struct buf lfs = BUF_INIT;
 	int err = store_open(out, r->store_path, 1);
 	if (err)
 		return err;
+	if ((err = repo_lock_store(r, *out, 0))) {
+		store_free(*out);
+		*out = NULL;
+		return err;
+	}
 	store_set_options(*out, repo_config_bool(r, "lepton.fsync", 0),
 			  repo_config_int(r, "lepton.compressionlevel", STORE_DEFAULT_LEVEL));
 	store_set_deltas(*out, repo_config_bool(r, "lepton.deltas", 1));
