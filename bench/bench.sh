@@ -3,10 +3,11 @@
 #
 #   sh bench/bench.sh [--size-mb N] [--tools "lfs lepton"] [--keep] [--no-filter-rss]
 #                     [--repeat N]   (checkout rounds, median reported; default 5)
-#   make bench [BENCH_SIZE_MB=N]
+#   make bench [BENCH_SIZE_MB=N] [BENCH_SETTLE=seconds before each step, 5]
 #
-# Takes about three minutes with the default 1024 MiB model on a 2-core
-# machine (most of it git-lfs and writing files; time grows linearly with
+# Takes about seven minutes with the default 1024 MiB model on a 2-core
+# machine (four of them the pauses that let each step start from settled
+# memory; the rest mostly git-lfs and writing files, growing linearly with
 # --size-mb), and needs free disk of about 8 times the model size under
 # ${TMPDIR:-/tmp}; the bench itself holds a few MiB of memory.
 #
@@ -42,6 +43,7 @@ usage() {
 }
 
 SIZE_MB=${BENCH_SIZE_MB:-1024}
+SETTLE=${BENCH_SETTLE:-5}
 TOOLS=
 KEEP=
 REPEAT=5
@@ -149,8 +151,12 @@ measure() {
 	say "$tool: $*"
 	: >"$WORK/filter-rss"
 	# the previous step's dirty pages reach the disk first, so their
-	# write-back is not billed to this step
+	# write-back is not billed to this step; and the memory it freed
+	# settles: on a virtual machine that hands freed memory back to its
+	# host, the first touch of memory costs a fault in the host, and a
+	# step that follows a large free would find its memory warm
 	sync
+	sleep "$SETTLE"
 	t0=$(date +%s%N)
 	if /usr/bin/time -f %M -o "$WORK/rss" "$@" >"$WORK/out" 2>&1; then
 		t1=$(date +%s%N)

@@ -560,6 +560,10 @@ int cmd_diff(int argc, const char **argv, struct lepton_repo *repo)
 	}
 	store_open(&store, repo->store_path, 0);
 	lepton_error_clear();
+	if (store && (err = repo_lock_store(repo, store, 0))) {
+		ret = report_error(err);
+		goto done;
+	}
 	for (size_t i = 0; i < paths.nr; i++) {
 		struct content a = { 0 }, b = { 0 };
 		struct recipe_delta d;

@@ -116,7 +116,8 @@ static int export_version(struct lepton_repo *repo, const git_oid *commit, const
 	}
 	if (kind == 1) {
 		store_open(&store, repo->store_path, 0);
-		err = copy_content(fd, store, &p, path, commit);
+		if (!store || !(err = repo_lock_store(repo, store, 0)))
+			err = copy_content(fd, store, &p, path, commit);
 	} else
 		err = copy_blob(fd, repo->git, &blob);
 	if (err)

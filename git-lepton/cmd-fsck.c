@@ -512,6 +512,7 @@ static int repair(struct lepton_repo *repo, const char *remote_name)
 	int err, ret = 0, n;
 
 	if ((err = repo_open_store(repo, &st.store)) ||
+	    (err = repo_lock_store(repo, st.store, 1)) ||
 	    (err = remote_open_for(&rs, repo, st.store, remote_name, 0)) ||
 	    (err = remote_store_url(repo, remote_name, &url)))
 		goto fail;

@@ -179,7 +179,8 @@ static int gc_local(struct lepton_repo *repo, int quiet)
 	char before[32], after[32];
 	int err;
 
-	if ((err = repo_open_store(repo, &s)) || (err = store_repack(s, &o, &st))) {
+	if ((err = repo_open_store(repo, &s)) || (err = repo_lock_store(repo, s, 1)) ||
+	    (err = store_repack(s, &o, &st))) {
 		store_free(s);
 		return report_error(err);
 	}

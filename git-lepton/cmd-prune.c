@@ -384,7 +384,7 @@ static int prune_local(struct lepton_repo *repo, const struct prune_opts *o)
 	char *remote_name = NULL;
 	int err, ret = 0;
 
-	if ((err = repo_open_store(repo, &s)))
+	if ((err = repo_open_store(repo, &s)) || (err = repo_lock_store(repo, s, 1)))
 		goto fail;
 	if (!run_git(&text, "for-each-ref", "--format=%(objectname)", "refs/heads", "refs/remotes",
 		     (char *)NULL))

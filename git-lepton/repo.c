@@ -1,8 +1,11 @@
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "http.h"
 #include "pointer.h"
 #include "remote.h"
 #include "repo.h"
@@ -104,29 +107,92 @@ git_config *repo_config(struct lepton_repo *r)
 	return r->config;
 }
 
-int repo_config_string(struct lepton_repo *r, const char *key, struct buf *out)
+/*
+ * libgit2 does not see `git -c` (GIT_CONFIG_PARAMETERS, GIT_CONFIG_COUNT),
+ * which git hands on to the filters and commands it runs: when either is
+ * set, git's own reading of the settings decides.  1 and out set when the
+ * key is found there.
+ */
+static int config_from_git(const char *key, struct buf *out)
 {
-	git_config *cfg = repo_config(r);
-	git_buf value = { 0 };
-	int found = cfg && git_config_get_string_buf(&value, cfg, key) == 0;
-	if (found)
-		buf_addstr(out, value.ptr);
-	git_buf_dispose(&value);
-	return found;
+	if (!getenv("GIT_CONFIG_PARAMETERS") && !getenv("GIT_CONFIG_COUNT"))
+		return 0;
+	return http_git_config(key, out);
+}
+
+/* git's integer: decimal (or 0x hex), with an optional k, m or g */
+static int parse_git_int(const char *s, int32_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 0);
+	if (end == s || errno)
+		return -1;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		v <<= 10, end++;
+		break;
+	case 'm':
+	case 'M':
+		v <<= 20, end++;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30, end++;
+		break;
+	}
+	if (*end || v < INT32_MIN || v > INT32_MAX)
+		return -1;
+	*out = (int32_t)v;
+	return 0;
 }
 
 int repo_config_int(struct lepton_repo *r, const char *key, int def)
 {
 	git_config *cfg = repo_config(r);
+	struct buf text = BUF_INIT;
 	int32_t v;
+	int found = config_from_git(key, &text);
+
+	if (found)
+		found = parse_git_int(text.data, &v) == 0;
+	buf_release(&text);
+	if (found)
+		return v;
 	return cfg && git_config_get_int32(&v, cfg, key) == 0 ? v : def;
 }
 
 int repo_config_bool(struct lepton_repo *r, const char *key, int def)
 {
 	git_config *cfg = repo_config(r);
-	int v;
+	struct buf text = BUF_INIT;
+	int v = -1;
+
+	if (config_from_git(key, &text))
+		v = http_parse_bool(text.data, -1);
+	buf_release(&text);
+	if (v >= 0)
+		return v;
 	return cfg && git_config_get_bool(&v, cfg, key) == 0 ? v : def;
+}
+
+int repo_config_string(struct lepton_repo *r, const char *key, struct buf *out)
+{
+	git_config *cfg = repo_config(r);
+	git_buf value = { 0 };
+	struct buf text = BUF_INIT;
+	int found = config_from_git(key, &text);
+
+	if (found)
+		buf_add(out, text.data, text.len);
+	else if ((found = cfg && git_config_get_string_buf(&value, cfg, key) == 0))
+		buf_addstr(out, value.ptr);
+	git_buf_dispose(&value);
+	buf_release(&text);
+	return found;
 }
 
 int repo_previous_version(struct lepton_repo *r, struct lepton_store *s, const char *path,
@@ -168,12 +234,23 @@ static int previous_version(void *data, const char *path, struct lepton_pointer 
 	return repo_previous_version(r, r->previous_store, path, out);
 }
 
+int repo_lock_store(struct lepton_repo *r, struct lepton_store *s, int exclusive)
+{
+	long timeout = repo_config_int(r, "lepton.locktimeout", REPO_LOCK_TIMEOUT);
+	return store_lock(s, exclusive, (timeout < 0 ? 0 : timeout) * 1000L, 0);
+}
+
 int repo_open_store(struct lepton_repo *r, struct lepton_store **out)
 {
 	struct buf lfs = BUF_INIT;
 	int err = store_open(out, r->store_path, 1);
 	if (err)
 		return err;
+	if ((err = repo_lock_store(r, *out, 0))) {
+		store_free(*out);
+		*out = NULL;
+		return err;
+	}
 	store_set_options(*out, repo_config_bool(r, "lepton.fsync", 0),
 			  repo_config_int(r, "lepton.compressionlevel", STORE_DEFAULT_LEVEL));
 	store_set_deltas(*out, repo_config_bool(r, "lepton.deltas", 1));

@@ -30,8 +30,13 @@ int repo_open(struct lepton_repo *out);
 void repo_release(struct lepton_repo *r);
 
 /* Open (creating on first use) the local store, with the repository's
- * lepton.* options applied. */
+ * lepton.* options applied, and lock it shared (store_lock()). */
 int repo_open_store(struct lepton_repo *r, struct lepton_store **out);
+/* store_lock() with lepton.lockTimeout seconds (REPO_LOCK_TIMEOUT when
+ * unset): shared for what reads or writes the store, exclusive for what
+ * deletes from it. */
+#define REPO_LOCK_TIMEOUT 600
+int repo_lock_store(struct lepton_repo *r, struct lepton_store *s, int exclusive);
 
 /*
  * The previous version of the file at path (relative to the work tree):

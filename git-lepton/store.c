@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +45,8 @@ struct lepton_store {
 	int pruned_tmp;       /* stale temporary files were removed by this handle */
 	store_fetch_fn fetch; /* brings missing content from elsewhere, or NULL */
 	void *fetch_data;
+	int lock_fd;   /* the lock file, or -1 */
+	int lock_mode; /* 0: none held, else LOCK_SH or LOCK_EX */
 };
 
 /* ---- opening ---------------------------------------------------------- */
@@ -149,6 +152,7 @@ int store_open(struct lepton_store **out, const char *root, int create)
 	s->tmpdir = join(root, "tmp");
 	s->recipedir = join(root, "recipes");
 	s->deltas = 1;
+	s->lock_fd = -1;
 	if ((err = store_reload(s))) {
 		store_free(s);
 		return err;
@@ -166,12 +170,103 @@ void store_free(struct lepton_store *s)
 		free(s->packs[i]);
 	}
 	free(s->packs);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd); /* and with it the lock */
 	free(s->root);
 	free(s->packdir);
 	free(s->tmpdir);
 	free(s->recipedir);
 	free(s->lfs_objects);
 	free(s);
+}
+
+/* ---- the lock against gc and prune --------------------------------------- */
+
+#define LOCK_POLL_MS 50
+
+/* The lock file, opened once: 0, or 1 when a read-only store has none
+ * (nobody can gc a store they cannot write). */
+static int open_lock(struct lepton_store *s)
+{
+	struct buf path = BUF_INIT;
+	int err = 0;
+
+	if (s->lock_fd >= 0)
+		return 0;
+	buf_addf(&path, "%s/%s", s->root, STORE_LOCK_FILE);
+	s->lock_fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (s->lock_fd < 0 && (errno == EACCES || errno == EROFS))
+		s->lock_fd = open(path.data, O_RDONLY | O_CLOEXEC);
+	if (s->lock_fd < 0)
+		err = errno == EACCES || errno == EROFS || errno == ENOENT
+			  ? 1
+			  : lepton_error_errno(LEPTON_EIO, "cannot open '%s'", path.data);
+	buf_release(&path);
+	return err;
+}
+
+int store_lock(struct lepton_store *s, int exclusive, long timeout_ms, int quiet)
+{
+	const char *held = getenv(STORE_LOCK_ENV);
+	char *real = realpath(s->root, NULL);
+	int want = exclusive ? LOCK_EX : LOCK_SH, err = 0, said = 0;
+	long waited = 0;
+
+	/* a process git runs for one that holds the store (a filter run by a
+	 * git command that prune runs) works under that lock */
+	if (!exclusive && held && real && !strcmp(held, real))
+		goto done;
+	if (s->lock_mode == want || (!exclusive && s->lock_mode == LOCK_EX))
+		goto done;
+	if ((err = open_lock(s))) {
+		if (err == 1 && !exclusive)
+			err = 0; /* a read-only store: nothing can change it */
+		else if (err == 1)
+			err = lepton_error_set(LEPTON_EIO,
+					       "cannot lock store '%s': it is read-only", s->root);
+		goto done;
+	}
+	/* shared to exclusive lets go first: two processes waiting to trade up
+	 * would each wait for the other's shared lock */
+	if (s->lock_mode)
+		flock(s->lock_fd, LOCK_UN);
+	s->lock_mode = 0;
+	while (flock(s->lock_fd, want | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			err = lepton_error_errno(LEPTON_EIO, "cannot lock store '%s'", s->root);
+			goto done;
+		}
+		if (waited >= timeout_ms) {
+			err = lepton_error_set(
+			    LEPTON_ECONFLICT,
+			    exclusive ? "store '%s' is in use by other git-lepton processes; try "
+					"again when they are done (lepton.lockTimeout)"
+				      : "store '%s' is locked by a running 'git lepton gc' or "
+					"'prune'; try again when it is done (lepton.lockTimeout)",
+			    s->root);
+			goto done;
+		}
+		if (!said++ && !quiet)
+			fprintf(stderr,
+				exclusive ? "git-lepton: waiting for other git-lepton processes to "
+					    "finish with the store...\n"
+					  : "git-lepton: waiting for a 'git lepton gc' or 'prune' "
+					    "to finish with the store...\n");
+		sleep_ms(LOCK_POLL_MS);
+		waited += LOCK_POLL_MS;
+	}
+	s->lock_mode = want;
+	if (exclusive) {
+		if (real)
+			setenv(STORE_LOCK_ENV, real, 1);
+		/* packs may have come and gone while this process waited */
+		err = store_reload(s);
+	}
+done:
+	free(real);
+	return err;
 }
 
 const char *store_root(const struct lepton_store *s)

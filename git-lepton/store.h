@@ -45,6 +45,23 @@ int store_open(struct lepton_store **out, const char *root, int create);
 void store_free(struct lepton_store *s);
 const char *store_root(const struct lepton_store *s);
 
+/*
+ * The lock that keeps a gc or prune from deleting what another process
+ * reads or is writing: <root>/lock, taken with flock(2), so a killed
+ * process lets go of it.  Every process that uses the repository's store
+ * takes it shared; gc, prune and fsck --repair take it exclusive (a shared
+ * lock of this handle is traded for it, and the pack list is read again).
+ * Waits up to timeout_ms, saying so on standard error once unless quiet,
+ * then fails with LEPTON_ECONFLICT.  Held until store_free().  A process
+ * that holds it exclusive puts the store's path in GIT_LEPTON_STORE_LOCKED,
+ * so the filters of the git commands it runs work under its lock.  A
+ * read-only store without a lock file is not locked (nothing can change
+ * it).
+ */
+#define STORE_LOCK_FILE "lock"
+#define STORE_LOCK_ENV  "GIT_LEPTON_STORE_LOCKED"
+int store_lock(struct lepton_store *s, int exclusive, long timeout_ms, int quiet);
+
 /* Durability and encoding of new objects: fsync before renames; zstd
  * level for new frames (0 stores them raw). */
 void store_set_options(struct lepton_store *s, int do_fsync, int level);

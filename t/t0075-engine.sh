@@ -216,4 +216,17 @@ test_expect_success 'lepton.deltas=false and compressionLevel 0 turn the mechani
 	git checkout -q main
 '
 
+test_expect_success 'the same settings given with git -c count' '
+	test-genmodel nudged4.safetensors --size-mb $SIZE_MB $FT --perturb 0.06 &&
+	git checkout -q $(cat versions/v3.commit) &&
+	before=$(pack_bytes) &&
+	git -c lepton.compressionLevel=0 lepton clean -- model.safetensors \
+		<nudged4.safetensors >p4 &&
+	raw=$(( $(pack_bytes) - before )) &&
+	test $(( raw * 100 )) -ge $(( $(file_size nudged4.safetensors) * 95 )) &&
+	git lepton smudge <p4 >out &&
+	test_cmp_bin nudged4.safetensors out &&
+	git checkout -q main
+'
+
 test_done
