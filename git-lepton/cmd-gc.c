@@ -48,52 +48,50 @@ static int find_pack(const char *gitdir, struct buf *name)
 		   : lepton_error_set(LEPTON_EGIT, "repack left %d packs instead of one", found);
 }
 
+struct history_swap {
+	struct backend *b;
+	const struct manifest *before;
+	const char *new_pack;
+	long long grace, now;
+	int *deleted;
+};
+
+static int swap_history_in(struct manifest *m, const char *etag, void *data)
+{
+	struct history_swap *hs = data;
+	struct buf key = BUF_INIT;
+
+	(void)etag;
+	if (hs->new_pack) {
+		for (size_t i = 0; i < hs->before->nr_packs; i++)
+			if (!hs->before->packs[i].retired &&
+			    strcmp(hs->before->packs[i].name, hs->new_pack))
+				manifest_retire_pack(m, hs->before->packs[i].name, hs->now);
+		manifest_add_pack(m, hs->new_pack);
+	}
+	for (size_t i = 0; i < m->nr_packs;) {
+		if (m->packs[i].retired && hs->now - m->packs[i].retired >= hs->grace) {
+			buf_reset(&key);
+			buf_addf(&key, "git/packs/%s.pack", m->packs[i].name);
+			if (backend_delete(hs->b, key.data) == 0)
+				(*hs->deleted)++;
+			free(m->packs[i].name);
+			m->packs[i] = m->packs[--m->nr_packs];
+		} else {
+			i++;
+		}
+	}
+	buf_release(&key);
+	return 0;
+}
+
 /* Swap in a manifest whose live packs are the new one plus any a push added
  * meanwhile, with the consolidated ones retired and the expired dropped. */
 static int swap_history(struct backend *b, const struct manifest *before, const char *new_pack,
 			long long grace, int *deleted)
 {
-	long long now = (long long)time(NULL);
-
-	for (int attempt = 0; attempt < 100; attempt++) {
-		struct manifest m;
-		struct buf text = BUF_INIT, etag = BUF_INIT, key = BUF_INIT;
-		int err;
-
-		if ((err = manifest_read(&m, b, &etag))) {
-			buf_release(&etag);
-			return err;
-		}
-		if (new_pack) {
-			for (size_t i = 0; i < before->nr_packs; i++)
-				if (!before->packs[i].retired &&
-				    strcmp(before->packs[i].name, new_pack))
-					manifest_retire_pack(&m, before->packs[i].name, now);
-			manifest_add_pack(&m, new_pack);
-		}
-		for (size_t i = 0; i < m.nr_packs;) {
-			if (m.packs[i].retired && now - m.packs[i].retired >= grace) {
-				buf_reset(&key);
-				buf_addf(&key, "git/packs/%s.pack", m.packs[i].name);
-				if (backend_delete(b, key.data) == 0)
-					(*deleted)++;
-				free(m.packs[i].name);
-				m.packs[i] = m.packs[--m.nr_packs];
-			} else {
-				i++;
-			}
-		}
-		manifest_format(&text, &m);
-		err = backend_put_if(b, MANIFEST_KEY, text.data, text.len, etag.data);
-		manifest_release(&m);
-		buf_release(&text);
-		buf_release(&etag);
-		buf_release(&key);
-		if (err != LEPTON_ECONFLICT)
-			return err;
-		lepton_error_clear();
-	}
-	return lepton_error_set(LEPTON_ECONFLICT, "the store's refs keep changing; try again");
+	struct history_swap hs = { b, before, new_pack, grace, (long long)time(NULL), deleted };
+	return manifest_update(b, 100, swap_history_in, &hs);
 }
 
 static int repack_history(struct lepton_repo *repo, struct backend *b, long long grace, int quiet)

@@ -101,23 +101,13 @@ static int is_ours(const struct maintenance *mt, const struct manifest *m)
 	return m->maintenance_token && !strcmp(m->maintenance_token, mt->token);
 }
 
-/* Write m with our mark, time now, if the manifest is still at etag; then
- * read back its version (and check that the mark there is ours). */
-static int write_mark(struct maintenance *mt, struct manifest *m, const char *etag,
-		      struct manifest *after)
+/* After our write: take the manifest's version as ours and check that the
+ * mark there is ours; after (may be NULL) gets the manifest. */
+static int read_back(struct maintenance *mt, struct manifest *after)
 {
-	struct buf text = BUF_INIT;
 	struct manifest back;
-	long long now = (long long)time(NULL);
 	int err;
 
-	manifest_set_maintenance(m, now, mt->token);
-	manifest_format(&text, m);
-	err = backend_put_if(mt->b, MANIFEST_KEY, text.data, text.len, etag);
-	buf_release(&text);
-	if (err)
-		return err;
-	mt->since = now;
 	buf_reset(&mt->etag);
 	if ((err = manifest_read(&back, mt->b, &mt->etag)))
 		return err;
@@ -134,9 +124,50 @@ static int write_mark(struct maintenance *mt, struct manifest *m, const char *et
 	return err;
 }
 
+/* Write m with our mark, time now, if the manifest is still at etag. */
+static int write_mark(struct maintenance *mt, struct manifest *m, const char *etag)
+{
+	struct buf text = BUF_INIT;
+	long long now = (long long)time(NULL);
+	int err;
+
+	manifest_set_maintenance(m, now, mt->token);
+	manifest_format(&text, m);
+	err = backend_put_if(mt->b, MANIFEST_KEY, text.data, text.len, etag);
+	buf_release(&text);
+	if (err)
+		return err;
+	mt->since = now;
+	return read_back(mt, NULL);
+}
+
+/* manifest_update(): set our mark unless another process's is fresh. */
+static int take_mark(struct manifest *m, const char *etag, void *data)
+{
+	struct maintenance *mt = data;
+
+	(void)etag;
+	if (m->maintenance_token) {
+		if (mark_fresh(m->maintenance_since, (long long)time(NULL)) &&
+		    !owner_dead(m->maintenance_token)) {
+			int err = maintenance_check(m, backend_name(mt->b));
+			/* a time ahead of ours, but not fresh: cannot be */
+			return err ? err
+				   : lepton_error_set(LEPTON_EBUSY, "store '%s' is busy",
+						      backend_name(mt->b));
+		}
+		free(mt->taken_from);
+		mt->taken_from = xstrdup(m->maintenance_token);
+		mt->taken_since = m->maintenance_since;
+	}
+	mt->since = (long long)time(NULL);
+	manifest_set_maintenance(m, mt->since, mt->token);
+	return 0;
+}
+
 int maintenance_begin(struct maintenance *out, struct manifest *manifest, struct backend *b)
 {
-	int err = 0;
+	int err;
 
 	memset(out, 0, sizeof(*out));
 	out->b = b;
@@ -144,41 +175,8 @@ int maintenance_begin(struct maintenance *out, struct manifest *manifest, struct
 	buf_init(&out->etag, 0);
 	if (manifest)
 		manifest_init(manifest);
-	for (int attempt = 0; attempt < BEGIN_ATTEMPTS; attempt++) {
-		struct manifest m;
-		struct buf etag = BUF_INIT;
-		long long now = (long long)time(NULL);
-
-		if ((err = manifest_read(&m, b, &etag))) {
-			buf_release(&etag);
-			break;
-		}
-		if (m.maintenance_token) {
-			if (mark_fresh(m.maintenance_since, now) &&
-			    !owner_dead(m.maintenance_token)) {
-				err = maintenance_check(&m, backend_name(b));
-				if (!err) /* a time ahead of ours, but not fresh: cannot be */
-					err = lepton_error_set(LEPTON_EBUSY, "store '%s' is busy",
-							       backend_name(b));
-				manifest_release(&m);
-				buf_release(&etag);
-				break;
-			}
-			free(out->taken_from);
-			out->taken_from = xstrdup(m.maintenance_token);
-			out->taken_since = m.maintenance_since;
-		}
-		err = write_mark(out, &m, etag.data, manifest);
-		manifest_release(&m);
-		buf_release(&etag);
-		if (err != LEPTON_ECONFLICT)
-			break;
-		lepton_error_clear();
-		err = lepton_error_set(LEPTON_ECONFLICT,
-				       "the refs of store '%s' keep changing; try again",
-				       backend_name(b));
-	}
-	if (err) {
+	if ((err = manifest_update(b, BEGIN_ATTEMPTS, take_mark, out)) ||
+	    (err = read_back(out, manifest))) {
 		maintenance_release(out);
 		if (manifest)
 			manifest_release(manifest);
@@ -212,7 +210,7 @@ int maintenance_refresh(struct maintenance *mt, int force)
 				     "repacked; stopped before deleting more, run it again",
 				     backend_name(mt->b));
 	} else {
-		err = write_mark(mt, &m, etag.data, NULL);
+		err = write_mark(mt, &m, etag.data);
 		if (err == LEPTON_ECONFLICT)
 			err = lepton_error_set(
 			    LEPTON_EBUSY,
@@ -256,38 +254,25 @@ int maintenance_checkpoint(void *data, int force)
 	return maintenance_refresh(data, force);
 }
 
+static int clear_mark(struct manifest *m, const char *etag, void *data)
+{
+	const struct maintenance *mt = data;
+
+	(void)etag;
+	if (!is_ours(mt, m))
+		return MANIFEST_KEEP;
+	/* the record makes the manifest differ from what it was before the
+	 * mark: a push's swap against that fails */
+	manifest_set_maintenance(m, 0, NULL);
+	manifest_set_maintained(m, (long long)time(NULL), mt->token);
+	return 0;
+}
+
 int maintenance_end(struct maintenance *mt)
 {
 	int err = 0;
 
-	for (int attempt = 0; mt->token && attempt < BEGIN_ATTEMPTS; attempt++) {
-		struct manifest m;
-		struct buf etag = BUF_INIT, text = BUF_INIT;
-
-		if ((err = manifest_read(&m, mt->b, &etag))) {
-			buf_release(&etag);
-			break;
-		}
-		if (is_ours(mt, &m)) {
-			/* the record makes the manifest differ from what it was
-			 * before the mark: a push's swap against that fails */
-			manifest_set_maintenance(&m, 0, NULL);
-			manifest_set_maintained(&m, (long long)time(NULL), mt->token);
-			manifest_format(&text, &m);
-			err = backend_put_if(mt->b, MANIFEST_KEY, text.data, text.len, etag.data);
-		}
-		manifest_release(&m);
-		buf_release(&etag);
-		buf_release(&text);
-		if (err != LEPTON_ECONFLICT)
-			break;
-		lepton_error_clear();
-		err = lepton_error_set(LEPTON_ECONFLICT,
-				       "the refs of store '%s' keep changing; its maintenance mark "
-				       "stays until the next prune or gc",
-				       backend_name(mt->b));
-	}
-	if (err)
+	if (mt->token && (err = manifest_update(mt->b, BEGIN_ATTEMPTS, clear_mark, mt)))
 		err = lepton_error_wrap(err,
 					"cannot remove the maintenance mark of store '%s'; "
 					"pushes wait for it (run 'git lepton gc --remote')",

@@ -257,6 +257,36 @@ int manifest_read(struct manifest *m, struct backend *b, struct buf *etag)
 	return err;
 }
 
+int manifest_update(struct backend *b, int attempts, manifest_update_fn *fn, void *data)
+{
+	for (int attempt = 0; attempt < attempts; attempt++) {
+		struct manifest m;
+		struct buf etag = BUF_INIT, text = BUF_INIT;
+		int err;
+
+		if ((err = manifest_read(&m, b, &etag))) {
+			buf_release(&etag);
+			return err;
+		}
+		err = fn(&m, etag.data, data);
+		if (!err) {
+			manifest_format(&text, &m);
+			err = backend_put_if(b, MANIFEST_KEY, text.data, text.len, etag.data);
+		} else if (err == MANIFEST_KEEP) {
+			err = 0;
+		}
+		manifest_release(&m);
+		buf_release(&etag);
+		buf_release(&text);
+		if (err != LEPTON_ECONFLICT)
+			return err;
+		lepton_error_clear();
+	}
+	return lepton_error_set(LEPTON_ECONFLICT,
+				"the refs of store '%s' changed %d times; try again",
+				backend_name(b), attempts);
+}
+
 int manifest_index_pack(struct backend *b, const char *name, const char *git_dir,
 			const char *tmp_path)
 {

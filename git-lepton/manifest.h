@@ -56,6 +56,17 @@ void manifest_init(struct manifest *m);
  * one.  etag (may be NULL) gets its version for backend_put_if(). */
 int manifest_read(struct manifest *m, struct backend *b, struct buf *etag);
 /*
+ * Read-modify-write of a store's manifest against concurrent writers: read
+ * it, let fn change it (etag: the version read), write it back only if the
+ * store still has that version, and on a lost race start again, at most
+ * `attempts` times (then LEPTON_ECONFLICT).  fn returns 0 to write,
+ * MANIFEST_KEEP to stop without writing, or an error, which is returned
+ * (LEPTON_ECONFLICT from fn also starts again).
+ */
+#define MANIFEST_KEEP 1
+typedef int manifest_update_fn(struct manifest *m, const char *etag, void *data);
+int manifest_update(struct backend *b, int attempts, manifest_update_fn *fn, void *data);
+/*
  * Download history pack `name` of a store to tmp_path (a file name to use
  * and remove) and index it with `git index-pack`, which checks every
  * object, into git_dir (NULL: the repository git runs in).

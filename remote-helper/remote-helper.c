@@ -502,6 +502,66 @@ static const char *default_head(struct push_ref *refs, size_t nr)
 	return NULL;
 }
 
+struct ref_swap {
+	struct helper *h;
+	struct push_ref *refs;
+	size_t nr;
+	const char *pack;
+	const struct manifest *sent;
+	struct buf checked; /* the version the content was last checked against */
+};
+
+static int swap_refs_in(struct manifest *m, const char *etag, void *data)
+{
+	struct ref_swap *rs = data;
+	struct push_ref *refs = rs->refs;
+	size_t nr = rs->nr;
+	int accepted = 0, rejected = 0, err;
+
+	if (strcmp(etag, rs->checked.data)) {
+		test_point("push-refs-changed");
+		/* every ref not refused at the start, decided again below */
+		for (size_t i = 0; i < nr; i++)
+			if (!refs[i].refused)
+				refs[i].status = NULL;
+		if ((err = maintenance_check(m, rs->h->url)) ||
+		    (err = push_content(rs->h, refs, nr, rs->sent, m)))
+			return err;
+		buf_reset(&rs->checked);
+		buf_addstr(&rs->checked, etag);
+	}
+	for (size_t i = 0; i < nr; i++) {
+		if (refs[i].refused) {
+			rejected++;
+			continue;
+		}
+		refs[i].status = check_ref(rs->h, &refs[i], manifest_get(m, refs[i].dst));
+		if (refs[i].status)
+			rejected++;
+		else
+			accepted++;
+	}
+	if (rs->h->atomic && rejected) {
+		for (size_t i = 0; i < nr; i++)
+			if (!refs[i].status)
+				refs[i].status = "atomic push failed";
+		accepted = 0;
+	}
+	if (!accepted)
+		return MANIFEST_KEEP;
+	for (size_t i = 0; i < nr; i++)
+		if (!refs[i].status)
+			manifest_set(m, refs[i].dst, *refs[i].src ? refs[i].new_oid : NULL);
+	if (rs->pack && *rs->pack)
+		manifest_add_pack(m, rs->pack);
+	if (!m->head || !manifest_get(m, m->head)) {
+		const char *head = default_head(refs, nr);
+		if (head)
+			manifest_set_head(m, head);
+	}
+	return 0;
+}
+
 /*
  * Swap the new refs in, against the manifest's version read before the
  * content went up (checked_etag): when it changed meanwhile, a prune or gc
@@ -515,76 +575,12 @@ static const char *default_head(struct push_ref *refs, size_t nr)
 static int update_refs(struct helper *h, struct push_ref *refs, size_t nr, const char *pack,
 		       const struct manifest *sent, const char *checked_etag)
 {
-	struct buf checked = BUF_INIT;
-	int err = 0;
+	struct ref_swap rs = { h, refs, nr, pack, sent, BUF_INIT };
+	int err;
 
-	buf_addstr(&checked, checked_etag);
-	for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-		struct manifest m;
-		struct buf etag = BUF_INIT, text = BUF_INIT;
-		int accepted = 0, rejected = 0;
-
-		if ((err = read_manifest(h, &m, &etag)))
-			break;
-		if (strcmp(etag.data, checked.data)) {
-			test_point("push-refs-changed");
-			/* every ref not refused at the start, decided again below */
-			for (size_t i = 0; i < nr; i++)
-				if (!refs[i].refused)
-					refs[i].status = NULL;
-			if ((err = maintenance_check(&m, h->url)) ||
-			    (err = push_content(h, refs, nr, sent, &m))) {
-				manifest_release(&m);
-				buf_release(&etag);
-				break;
-			}
-			buf_reset(&checked);
-			buf_addstr(&checked, etag.data);
-		}
-		for (size_t i = 0; i < nr; i++) {
-			if (refs[i].refused) {
-				rejected++;
-				continue;
-			}
-			refs[i].status = check_ref(h, &refs[i], manifest_get(&m, refs[i].dst));
-			if (refs[i].status)
-				rejected++;
-			else
-				accepted++;
-		}
-		if (h->atomic && rejected) {
-			for (size_t i = 0; i < nr; i++)
-				if (!refs[i].status)
-					refs[i].status = "atomic push failed";
-			accepted = 0;
-		}
-		if (accepted) {
-			for (size_t i = 0; i < nr; i++)
-				if (!refs[i].status)
-					manifest_set(&m, refs[i].dst,
-						     *refs[i].src ? refs[i].new_oid : NULL);
-			if (pack && *pack)
-				manifest_add_pack(&m, pack);
-			if (!m.head || !manifest_get(&m, m.head)) {
-				const char *head = default_head(refs, nr);
-				if (head)
-					manifest_set_head(&m, head);
-			}
-			manifest_format(&text, &m);
-			err = backend_put_if(remote_store_backend(h->rs), MANIFEST_KEY, text.data,
-					     text.len, checked.data);
-		}
-		manifest_release(&m);
-		buf_release(&etag);
-		buf_release(&text);
-		if (err != LEPTON_ECONFLICT)
-			break;
-		lepton_error_clear();
-		err = lepton_error_set(LEPTON_ECONFLICT,
-				       "store '%s' changed %d times while pushing; try again",
-				       h->url, CAS_ATTEMPTS);
-	}
-	buf_release(&checked);
+	buf_addstr(&rs.checked, checked_etag);
+	err = manifest_update(remote_store_backend(h->rs), CAS_ATTEMPTS, swap_refs_in, &rs);
+	buf_release(&rs.checked);
 	return err;
 }
 

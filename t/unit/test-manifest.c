@@ -59,34 +59,34 @@ static void test_maintenance_lines(void **state)
 	manifest_release(&m);
 }
 
+static void assert_format(const struct manifest *m, const char *expect)
+{
+	struct buf out = BUF_INIT;
+
+	manifest_format(&out, m);
+	assert_string_equal(out.data, expect);
+	buf_release(&out);
+}
+
 /* The marker says 2 exactly while a version-2 line is there. */
 static void test_version_marker(void **state)
 {
 	struct manifest m;
-	struct buf out = BUF_INIT;
 
 	(void)state;
 	manifest_init(&m);
 	manifest_set(&m, "refs/heads/main", OID1);
-	manifest_format(&out, &m);
-	assert_string_equal(out.data, "lepton refs 1\nref " OID1 " refs/heads/main\n");
+	assert_format(&m, "lepton refs 1\nref " OID1 " refs/heads/main\n");
 	manifest_set_maintenance(&m, 1700000000, "tok");
-	buf_reset(&out);
-	manifest_format(&out, &m);
-	assert_string_equal(out.data, "lepton refs 2\nmaintenance 1700000000 tok\nref " OID1
-				      " refs/heads/main\n");
+	assert_format(&m,
+		      "lepton refs 2\nmaintenance 1700000000 tok\nref " OID1 " refs/heads/main\n");
 	manifest_set_maintenance(&m, 0, NULL);
 	manifest_set_maintained(&m, 1700000001, "tok");
-	buf_reset(&out);
-	manifest_format(&out, &m);
-	assert_string_equal(out.data, "lepton refs 2\nmaintained 1700000001 tok\nref " OID1
-				      " refs/heads/main\n");
+	assert_format(&m,
+		      "lepton refs 2\nmaintained 1700000001 tok\nref " OID1 " refs/heads/main\n");
 	manifest_set_maintained(&m, 0, NULL);
-	buf_reset(&out);
-	manifest_format(&out, &m);
-	assert_string_equal(out.data, "lepton refs 1\nref " OID1 " refs/heads/main\n");
+	assert_format(&m, "lepton refs 1\nref " OID1 " refs/heads/main\n");
 	manifest_release(&m);
-	buf_release(&out);
 }
 
 static void refused(const char *text)
