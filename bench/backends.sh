@@ -12,8 +12,9 @@
 #   s3      moto_server on loopback (lepton::s3://bucket/prefix)
 #   webdav  nginx with WebDAV on loopback (lepton::http://127.0.0.1:PORT/...)
 # it times git push of both versions into an empty store, then --repeat
-# rounds (median reported) of git clone with checkout; it checks every byte
-# of each clone.  The servers are started as the test suite starts them
+# rounds (median reported) of git clone with checkout (it checks every byte
+# of each clone), then git lepton fsck --remote --full (time, requests and
+# peak memory).  The servers are started as the test suite starts them
 # (t/lib-backend.sh), and their logs count the requests each step sent.
 # Prints a table: seconds, model MiB/s (the raw bytes of the versions
 # pushed, or of the file checked out, per second), requests, requests per
@@ -228,6 +229,25 @@ run_backend() {
 	done
 	[ -n "$(get "$name" clone)" ] || put "$name" clone "$(median <"$WORK/clone-times")"
 	rm -rf "$WORK/clone"
+
+	# fsck of the store where it lies: every frame read once, decoded and
+	# hashed, delta bases by range; memory and local disk stay small
+	sync
+	r0=$(requests)
+	t0=$(now)
+	if /usr/bin/time -f %M -o "$WORK/fsck-rss" \
+		git -C "$WORK/src" lepton fsck --remote origin --full >"$WORK/err" 2>&1; then
+		t1=$(now)
+		put "$name" fsck "$(secs "$t0" "$t1")"
+		put "$name" fsck_rss $(($(tail -n 1 "$WORK/fsck-rss") / 1024))
+	else
+		sed 's/^/    /' "$WORK/err" >&2
+		put "$name" fsck FAIL
+		STATUS=1
+	fi
+	r1=$(requests)
+	put "$name" fsck_req $((r1 - r0))
+	put "$name" fsck_moved "$moved"
 	server_ceiling "$name"
 	backend_cleanup_
 }
@@ -256,7 +276,7 @@ for b in $BACKENDS; do
 		printf '%-7s skipped (its server is not installed)\n' "$b"
 		continue
 	fi
-	for step in push clone; do
+	for step in push clone fsck; do
 		t=$(get "$b" "$step")
 		raw=$((RAW * 2))
 		[ "$step" = clone ] && raw=$RAW
@@ -273,6 +293,11 @@ for b in s3 webdav; do
 		$((RAW / 1048576)) "$p" "$(mibs "$RAW" "$p")" "$(get "$b" ceil_get)" \
 		"$(mibs "$RAW" "$(get "$b" ceil_get)")"
 done
+rss="fsck --remote --full, peak memory (MiB):"
+for b in $BACKENDS; do
+	[ -n "$(get "$b" fsck_rss)" ] && rss="$rss $b $(get "$b" fsck_rss)"
+done
+echo "$rss"
 summary="summary:"
 for b in s3 webdav; do
 	case " $BACKENDS " in *" $b "*) ;; *) continue ;; esac

@@ -212,76 +212,6 @@ done:
 	return ret;
 }
 
-struct mirror {
-	struct backend *b;
-	const char *dir;    /* local copy's root */
-	const char *prefix; /* what is being listed */
-	int depth;          /* levels of names still to list under it */
-	uint64_t bytes;
-};
-
-static int mirror_object(struct mirror *m, const char *key)
-{
-	struct buf path = BUF_INIT;
-	char *slash;
-	int fd, err;
-
-	buf_addf(&path, "%s/%s", m->dir, key);
-	slash = strrchr(path.data, '/');
-	*slash = '\0';
-	err = make_dirs(path.data);
-	*slash = '/';
-	if (err)
-		goto done;
-	fd = open(path.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", path.data);
-		goto done;
-	}
-	err = backend_get_stream(m->b, key, backend_sink_fd, &fd);
-	if (close(fd) < 0 && !err)
-		err = lepton_error_errno(LEPTON_EIO, "cannot write '%s'", path.data);
-done:
-	buf_release(&path);
-	return err;
-}
-
-static int mirror_name(void *data, const char *name)
-{
-	struct mirror *m = data, sub = *m;
-	struct buf key = BUF_INIT;
-	int err;
-
-	buf_addf(&key, "%s/%s", m->prefix, name);
-	if (m->depth > 1) {
-		sub.prefix = key.data;
-		sub.depth = m->depth - 1;
-		sub.bytes = 0;
-		err = backend_list(m->b, key.data, mirror_name, &sub);
-		m->bytes += sub.bytes;
-	} else {
-		err = mirror_object(m, key.data);
-	}
-	buf_release(&key);
-	return err;
-}
-
-/*
- * A store that is not a directory here (S3, WebDAV) is checked through a
- * copy of its content: packs, indexes and recipes, streamed to dir.
- */
-static int mirror_store(struct backend *b, const char *dir)
-{
-	struct mirror packs = { b, dir, "packs", 1, 0 }, recipes = { b, dir, "recipes", 2, 0 };
-	int err;
-
-	if ((err = mirror_object(&packs, "lepton-store")))
-		return err;
-	if ((err = backend_list(b, "packs", mirror_name, &packs)))
-		return err;
-	return backend_list(b, "recipes", mirror_name, &recipes);
-}
-
 /*
  * fsck --remote: the store's objects (every index, frame and recipe), its
  * refs manifest and history packs, and the content every pointer reachable
@@ -290,12 +220,12 @@ static int mirror_store(struct backend *b, const char *dir)
 static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 {
 	struct fsck_state st = { .repo = repo, .where = "remote " };
-	struct lepton_store *local = NULL, *remote_as_store = NULL;
+	struct lepton_store *local = NULL;
 	struct remote_store *rs = NULL;
 	struct manifest m;
 	struct buf key = BUF_INIT;
 	struct pointer_list pointers = { 0 };
-	struct buf mirror_dir = BUF_INIT;
+	struct buf scratch = BUF_INIT;
 	const char **revs = NULL;
 	int err, ret = 0;
 
@@ -303,23 +233,14 @@ static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 	if ((err = repo_open_store(repo, &local)) ||
 	    (err = remote_open_for(&rs, repo, local, name, 0)))
 		goto fail;
-	if (backend_local_path(remote_store_backend(rs))) {
-		err = store_open(&remote_as_store, backend_local_path(remote_store_backend(rs)), 0);
-	} else {
-		buf_addf(&mirror_dir, "%s/fsck-remote-XXXXXX", store_tmpdir(local));
-		if (!mkdtemp(mirror_dir.data)) {
-			err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", mirror_dir.data);
-			buf_release(&mirror_dir);
-			goto fail;
-		}
-		fprintf(stderr, "Copying the content of '%s' to check it...\n",
-			remote_store_name(rs));
-		if (!(err = mirror_store(remote_store_backend(rs), mirror_dir.data)))
-			err = store_open(&remote_as_store, mirror_dir.data, 0);
-	}
-	if (err)
+	/* the store is read where it lies; only its pack indexes come here */
+	buf_addf(&scratch, "%s/fsck-remote-XXXXXX", store_tmpdir(local));
+	if (!mkdtemp(scratch.data)) {
+		err = lepton_error_errno(LEPTON_EIO, "cannot create '%s'", scratch.data);
+		buf_release(&scratch);
 		goto fail;
-	if ((err = store_fsck(remote_as_store, full, on_store_problem, &st)) < 0)
+	}
+	if ((err = remote_store_fsck(rs, full, scratch.data, on_store_problem, &st)) < 0)
 		goto fail;
 	err = 0;
 	err = manifest_read(&m, remote_store_backend(rs), NULL);
@@ -371,11 +292,15 @@ static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 	}
 	for (size_t i = 0; i < pointers.nr; i++) {
 		char hex[OID_HEXSZ + 1];
+		int has;
 		oid_to_hex(hex, &pointers.items[i].oid);
 		st.pointers++;
 		if (oidset_has(&st.damaged, &pointers.items[i].oid)) {
 			printf("  affects '%s' (content '%s')\n", pointers.items[i].path, hex);
-		} else if (!store_has_file(remote_as_store, &pointers.items[i].oid)) {
+		} else if ((has = remote_store_has_file(rs, &pointers.items[i].oid)) < 0) {
+			err = has;
+			goto fail;
+		} else if (!has) {
 			/* prune --remote drops old versions; the tips stay */
 			if (!oidset_has(&st.tips, &pointers.items[i].oid)) {
 				st.pruned++;
@@ -411,14 +336,13 @@ done:
 	buf_release(&key);
 	oidset_release(&st.damaged);
 	oidset_release(&st.tips);
-	store_free(remote_as_store);
 	remote_store_free(rs);
 	store_free(local);
-	if (mirror_dir.len) {
-		const char *rm[] = { "rm", "-rf", mirror_dir.data, NULL };
+	if (scratch.len) {
+		const char *rm[] = { "rm", "-rf", scratch.data, NULL };
 		run_command(rm, NULL);
 	}
-	buf_release(&mirror_dir);
+	buf_release(&scratch);
 	return ret;
 }
 

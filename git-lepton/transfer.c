@@ -18,11 +18,9 @@
 #include "transfer.h"
 #include "banned.h"
 
-#define MARKER_KEY       "lepton-store"
-#define MARKER_TEXT      "lepton store 1\n"
-#define RECIPE_LIMIT     (RECIPE_HEADER_SIZE + (size_t)RECIPE_MAX_CHUNKS * RECIPE_ENTRY_SIZE)
-#define IDX_LIMIT        (1u << 30)
-#define FRAME_READ_LIMIT (STORE_CHUNK_SIZE * 2 + 4096)
+#define MARKER_KEY   "lepton-store"
+#define MARKER_TEXT  "lepton store 1\n"
+#define RECIPE_LIMIT (RECIPE_HEADER_SIZE + (size_t)RECIPE_MAX_CHUNKS * RECIPE_ENTRY_SIZE)
 
 struct remote_store {
 	struct backend *b;
@@ -210,7 +208,7 @@ static int reload_indexes(struct remote_store *rs)
 	struct buf key = BUF_INIT, path = BUF_INIT, idx;
 	int err;
 
-	buf_init_limit(&idx, IDX_LIMIT);
+	buf_init_limit(&idx, TRANSFER_IDX_LIMIT);
 	if ((err = backend_list(rs->b, "packs", collect_idx, &names)))
 		goto done;
 	/* packs a gc retired: forget them (their frames are in the new pack) */
@@ -267,8 +265,8 @@ static struct pack *remote_find(struct remote_store *rs, const struct lepton_oid
 /* ---- frames on the wire ---------------------------------------------- */
 
 /* A whole frame, checked as it travels: header, chunk id, length, XXH3. */
-static int check_frame(struct frame_header *h, const unsigned char *frame, size_t len,
-		       const struct lepton_oid *chunk)
+int transfer_check_frame(struct frame_header *h, const unsigned char *frame, size_t len,
+			 const struct lepton_oid *chunk)
 {
 	char hex[OID_HEXSZ + 1];
 	int err = frame_header_parse(h, frame, len);
@@ -513,6 +511,12 @@ static int run_parallel(unsigned threads, size_t n, int (*fn)(void *data, size_t
 		lepton_error_set(p.err, "%s", p.message);
 	free(p.message);
 	return p.err;
+}
+
+int remote_store_parallel(struct remote_store *rs, size_t n, int (*fn)(void *data, size_t i),
+			  void *data)
+{
+	return run_parallel(rs->concurrency, n, fn, data);
 }
 
 struct file_requests {
@@ -912,8 +916,8 @@ static int span_take(void *data, const void *bytes, size_t len)
 		r->pos += n;
 		if (r->pos < f->offset + f->len || r->pos <= f->offset)
 			continue;
-		if ((err =
-			 check_frame(&h, (unsigned char *)r->frame->data, r->frame->len, &f->oid)))
+		if ((err = transfer_check_frame(&h, (unsigned char *)r->frame->data, r->frame->len,
+						&f->oid)))
 			return lepton_error_wrap(err, "store '%s'", backend_name(r->in->rs->b));
 		pthread_mutex_lock(&r->in->lock);
 		err = r->in->err ? r->in->err
@@ -1063,7 +1067,8 @@ static int adopt_remote_pack(struct remote_store *rs, struct lepton_store *local
 			break;
 		}
 		buf_setlen(&frame, len);
-		if ((err = check_frame(&h, (unsigned char *)frame.data, frame.len, &oid))) {
+		if ((err =
+			 transfer_check_frame(&h, (unsigned char *)frame.data, frame.len, &oid))) {
 			err = lepton_error_wrap(err, "store '%s'", backend_name(rs->b));
 			break;
 		}
@@ -1378,7 +1383,8 @@ static int repack_keep(struct remote_store *rs, long long grace, const struct oi
 				continue;
 			}
 			if (!(err = pack_read_frame(p, off, len, &frame)) &&
-			    !(err = check_frame(&h, (unsigned char *)frame.data, frame.len, &oid)))
+			    !(err = transfer_check_frame(&h, (unsigned char *)frame.data, frame.len,
+							 &oid)))
 				err = pack_writer_add(&w, &oid, frame.data, frame.len);
 			st->chunks++;
 			st->bytes += len;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "frame.h"
 #include "hash.h"
 #include "progress.h"
 #include "store.h"
@@ -29,6 +30,8 @@
 #define TRANSFER_PACK_LIMIT      (1ull << 30)
 #define TRANSFER_DEFAULT_THREADS 4 /* lepton.concurrency */
 #define TRANSFER_MAX_THREADS     64
+#define TRANSFER_IDX_LIMIT       (1u << 30)                    /* one pack index */
+#define FRAME_READ_LIMIT         (STORE_CHUNK_SIZE * 2 + 4096) /* one frame */
 
 struct remote_store;
 
@@ -135,5 +138,30 @@ int remote_store_check_files(struct remote_store *rs, const struct lepton_oid *f
 /* Call fn for each file that has a recipe on the remote. */
 int remote_store_for_each_file(struct remote_store *rs,
 			       int (*fn)(void *data, const struct lepton_oid *oid), void *data);
+
+/*
+ * A whole frame checked as it travels: header, chunk id (chunk), length
+ * and XXH3; LEPTON_ECORRUPT naming the chunk on a mismatch.
+ */
+int transfer_check_frame(struct frame_header *h, const unsigned char *frame, size_t len,
+			 const struct lepton_oid *chunk);
+
+/* fn(data, i) for every i below n, on the remote's download threads
+ * (lepton.concurrency); the first error stops the rest and is returned. */
+int remote_store_parallel(struct remote_store *rs, size_t n, int (*fn)(void *data, size_t i),
+			  void *data);
+
+/*
+ * Check a remote store where it lies, streaming: every pack index loads
+ * (downloaded under scratch, an empty directory the caller removes), every
+ * frame of every pack arrives whole with its XXH3 and decodes (with full,
+ * to its chunk's SHA-256, delta bases read by range), every delta's base
+ * is whole, every recipe reads and names chunks that are listed and
+ * whole.  Problems go to report as store_fsck() gives them; returns their
+ * number, or a negative error when the store could not be read.  Memory
+ * and local disk do not grow with the store (the indexes aside).
+ */
+int remote_store_fsck(struct remote_store *rs, int full, const char *scratch, store_fsck_fn report,
+		      void *data);
 
 #endif

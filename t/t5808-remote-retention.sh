@@ -5,7 +5,7 @@ test_description='prune --remote, gc --remote and fsck --remote on any kind of s
 Four versions of a model pushed; prune --remote --keep 2 drops the two
 oldest from the store (and nothing a ref still needs), gc --remote
 --grace=0 leaves one content pack, fsck --remote verifies what is left
-and names a damaged or truncated pack; clones check out the kept versions byte for
+and names a damaged, truncated or missing pack and a damaged index; clones check out the kept versions byte for
 byte.  Runs on a directory store here, on S3 as t5818 and on WebDAV as
 t5828.'
 
@@ -61,6 +61,8 @@ test_expect_success 'gc --remote --grace=0 leaves one content pack that serves e
 	git -C src push -q origin main &&
 	store_ls packs | grep "[.]idx$" >idx-before &&
 	test_line_count -ge 2 idx-before &&
+	git -C src lepton fsck --remote origin --full >out &&
+	test_grep "^ok" out &&
 	git -C src lepton gc --remote origin --grace=0 &&
 	store_ls packs | grep "[.]idx$" >idx-after &&
 	test_line_count = 1 idx-after &&
@@ -106,6 +108,62 @@ test_expect_success 'a truncated content pack: the clone and fsck say so, no wro
 	store_put "$pack" good.pack &&
 	git clone -q "$URL" clone-whole &&
 	test_cmp_bin "$DATA/m5" clone-whole/model.safetensors
+'
+
+test_expect_success 'fsck --remote without --full names a frame that fails its checksum' '
+	pack=$(store_ls packs | grep "[.]pack$" | head -n 1) &&
+	store_cat "$pack" >good.pack &&
+	cp good.pack bad.pack &&
+	printf "\377\377\377\377" |
+		dd of=bad.pack bs=1 seek=$(($(file_size good.pack) / 3)) conv=notrunc 2>/dev/null &&
+	store_put "$pack" bad.pack &&
+	test_must_fail git -C src lepton fsck --remote origin >out 2>&1 &&
+	cat out &&
+	test_grep "error: remote chunk .*checksum mismatch" out &&
+	test_grep "affects .model.safetensors." out &&
+	store_put "$pack" good.pack &&
+	git -C src lepton fsck --remote origin
+'
+
+test_expect_success 'fsck --remote names a damaged index and the chunks it no longer lists' '
+	idx=$(store_ls packs | grep "[.]idx$" | head -n 1) &&
+	store_cat "$idx" >good.idx &&
+	cp good.idx bad.idx &&
+	printf "\377\377" |
+		dd of=bad.idx bs=1 seek=$(($(file_size good.idx) / 2)) conv=notrunc 2>/dev/null &&
+	! cmp -s good.idx bad.idx &&
+	store_put "$idx" bad.idx &&
+	test_must_fail git -C src lepton fsck --remote origin >out 2>&1 &&
+	cat out &&
+	test_grep "error: remote index: pack index .packs/pack-.*[.]idx. is corrupt" out &&
+	test_grep "error: remote recipe .*: chunk .* is missing" out &&
+	store_put "$idx" good.idx &&
+	git -C src lepton fsck --remote origin
+'
+
+test_expect_success 'fsck --remote names a pack whose file is gone' '
+	pack=$(store_ls packs | grep "[.]pack$" | head -n 1) &&
+	store_cat "$pack" >good.pack &&
+	store_rm "$pack" &&
+	test_must_fail git -C src lepton fsck --remote origin >out 2>&1 &&
+	cat out &&
+	test_grep "error: remote pack: .pack-.* is missing" out &&
+	test_grep "error: remote recipe .*: chunk .* is damaged" out &&
+	store_put "$pack" good.pack &&
+	git -C src lepton fsck --remote origin --full
+'
+
+test_expect_success 'fsck --remote --full writes no pack to local disk' '
+	pack=$(store_ls packs | grep "[.]pack$" | head -n 1) &&
+	store_cat "$pack" >whole.pack &&
+	test $(file_size whole.pack) -gt 1000000 &&
+	# files of at most 256 KiB (ulimit -f counts 512-byte blocks here):
+	# the pack indexes fit, a copy of the pack would not
+	(
+		ulimit -f 512 &&
+		git -C src lepton fsck --remote origin --full >out 2>&1
+	) &&
+	test_grep "^ok: remote store" out
 '
 
 test_done
