@@ -13,6 +13,17 @@ t5828.'
 LEPTON_TEST_BACKEND_AWARE=t
 . "$TEST_DIRECTORY"/lib-remote.sh
 
+# damage_object KEY NUM DEN: four 0xff bytes written into the store's KEY
+# at NUM/DEN of its length; good.obj keeps the bytes it had.
+damage_object () {
+	store_cat "$1" >good.obj &&
+	cp good.obj bad.obj &&
+	printf "\377\377\377\377" |
+		dd of=bad.obj bs=1 seek=$(($(file_size good.obj) * $2 / $3)) conv=notrunc 2>/dev/null &&
+	! cmp -s good.obj bad.obj &&
+	store_put "$1" bad.obj
+}
+
 test_expect_success 'setup: four versions of a model pushed' '
 	URL="lepton::$STORE_URL" &&
 	setup_repo src &&
@@ -76,16 +87,11 @@ test_expect_success 'gc --remote --grace=0 leaves one content pack that serves e
 
 test_expect_success 'fsck --remote --full names a damaged content pack' '
 	pack=$(store_ls packs | grep "[.]pack$" | head -n 1) &&
-	store_cat "$pack" >good.pack &&
-	size=$(file_size good.pack) &&
-	cp good.pack bad.pack &&
-	printf "\377\377\377\377" | dd of=bad.pack bs=1 seek=$(($size / 2)) conv=notrunc 2>/dev/null &&
-	! cmp -s good.pack bad.pack &&
-	store_put "$pack" bad.pack &&
+	damage_object "$pack" 1 2 &&
 	test_must_fail git -C src lepton fsck --remote origin --full >out 2>&1 &&
 	cat out &&
 	test_grep -i -e "damaged" -e "corrupt" -e "checksum" -e "mismatch" out &&
-	store_put "$pack" good.pack &&
+	store_put "$pack" good.obj &&
 	git -C src lepton fsck --remote origin --full
 '
 
@@ -112,32 +118,23 @@ test_expect_success 'a truncated content pack: the clone and fsck say so, no wro
 
 test_expect_success 'fsck --remote without --full names a frame that fails its checksum' '
 	pack=$(store_ls packs | grep "[.]pack$" | head -n 1) &&
-	store_cat "$pack" >good.pack &&
-	cp good.pack bad.pack &&
-	printf "\377\377\377\377" |
-		dd of=bad.pack bs=1 seek=$(($(file_size good.pack) / 3)) conv=notrunc 2>/dev/null &&
-	store_put "$pack" bad.pack &&
+	damage_object "$pack" 1 3 &&
 	test_must_fail git -C src lepton fsck --remote origin >out 2>&1 &&
 	cat out &&
 	test_grep "error: remote chunk .*checksum mismatch" out &&
 	test_grep "affects .model.safetensors." out &&
-	store_put "$pack" good.pack &&
+	store_put "$pack" good.obj &&
 	git -C src lepton fsck --remote origin
 '
 
 test_expect_success 'fsck --remote names a damaged index and the chunks it no longer lists' '
 	idx=$(store_ls packs | grep "[.]idx$" | head -n 1) &&
-	store_cat "$idx" >good.idx &&
-	cp good.idx bad.idx &&
-	printf "\377\377" |
-		dd of=bad.idx bs=1 seek=$(($(file_size good.idx) / 2)) conv=notrunc 2>/dev/null &&
-	! cmp -s good.idx bad.idx &&
-	store_put "$idx" bad.idx &&
+	damage_object "$idx" 1 2 &&
 	test_must_fail git -C src lepton fsck --remote origin >out 2>&1 &&
 	cat out &&
 	test_grep "error: remote index: pack index .packs/pack-.*[.]idx. is corrupt" out &&
 	test_grep "error: remote recipe .*: chunk .* is missing" out &&
-	store_put "$idx" good.idx &&
+	store_put "$idx" good.obj &&
 	git -C src lepton fsck --remote origin
 '
 
