@@ -18,6 +18,7 @@
 #include "frame.h"
 #include "oidset.h"
 #include "pack.h"
+#include "progress.h"
 #include "recipe.h"
 #include "transfer.h"
 #include "banned.h"
@@ -70,6 +71,7 @@ struct remote_fsck {
 		unsigned long used; /* last use, for replacing the oldest */
 	} windows[FSCK_WINDOWS];
 	unsigned long clock;
+	struct progress progress;
 };
 
 static void problem(struct remote_fsck *f, const char *kind, const struct lepton_oid *oid,
@@ -304,6 +306,7 @@ static int take(void *data, const void *bytes, size_t len)
 			continue;
 		if ((err = check_frame_seen(f, e)))
 			return err;
+		progress_add(&f->progress, 1, e->len);
 		buf_reset(&f->frame);
 		f->next++;
 	}
@@ -335,6 +338,7 @@ static int check_pack(struct remote_fsck *f, const struct pack *p)
 			buf_reset(&msg);
 			buf_addf(&msg, "index '%s' gives it an impossible place", p->name);
 			bad_chunk(f, &e->oid, msg.data);
+			progress_add(&f->progress, 1, 0);
 			continue;
 		}
 		end = e->offset + e->len;
@@ -359,6 +363,7 @@ static int check_pack(struct remote_fsck *f, const struct pack *p)
 		problem(f, "pack", NULL, msg.data);
 		for (size_t i = f->next; i < f->nr; i++)
 			oidset_insert(&f->bad, &f->order[i].oid);
+		progress_add(&f->progress, f->nr - f->next, 0);
 	}
 	buf_release(&key);
 	buf_release(&msg);
@@ -461,6 +466,7 @@ static int walk(struct remote_fsck *f, const struct lepton_oid *base, unsigned d
 				err = lepton_error_set(LEPTON_ECORRUPT,
 						       "content does not match its SHA-256");
 		}
+		progress_add(&f->progress, 1, f->frame.len);
 		if (err) {
 			if ((err = damaged(f, &d->oid, err)))
 				return err;
@@ -521,6 +527,7 @@ static int walk_trees(struct remote_fsck *f)
 	}
 	if (nr_roots)
 		qsort(roots, nr_roots, sizeof(*roots), by_place);
+	progress_start(&f->progress, "Decoding deltas", f->nr_deltas, progress_enabled());
 	for (size_t i = 0; i < nr_roots && !err; i++) {
 		const struct lepton_oid *root = &roots[i].oid;
 		struct frame_header h;
@@ -536,6 +543,7 @@ static int walk_trees(struct remote_fsck *f)
 		else
 			err = walk(f, root, 0);
 	}
+	progress_stop(&f->progress);
 	if (!err)
 		check_chains(f);
 	/* a chain that never reaches a full frame (a loop) */
@@ -645,6 +653,7 @@ int remote_store_fsck(struct remote_store *rs, int full, const char *scratch, st
 				 .good = OIDSET_INIT,
 				 .bad = OIDSET_INIT,
 				 .walked = OIDSET_INIT };
+	uint64_t total = 0;
 	int err;
 
 	buf_init_limit(&f.frame, FRAME_READ_LIMIT);
@@ -656,8 +665,12 @@ int remote_store_fsck(struct remote_store *rs, int full, const char *scratch, st
 		buf_init(&f.windows[i].bytes, 0);
 	if ((err = backend_list(f.b, "packs", load_index, &f)))
 		goto done;
+	for (size_t i = 0; i < f.nr_packs; i++)
+		total += f.packs[i].count;
+	progress_start(&f.progress, "Checking model content", total, progress_enabled());
 	for (size_t i = 0; i < f.nr_packs && !err; i++)
 		err = check_pack(&f, &f.packs[i]);
+	progress_stop(&f.progress);
 	if (err)
 		goto done;
 	check_chains(&f);
