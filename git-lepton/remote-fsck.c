@@ -3,7 +3,8 @@
  * pack index is downloaded and verified, each pack is read once as a
  * stream with every frame checked as it passes (header, chunk id, length,
  * XXH3; a full frame is decoded, and with full hashed), delta chains are
- * checked against the frames seen, and every recipe is read and matched
+ * checked against the frames seen (each base whole, each depth one above
+ * its base's), and every recipe is read and matched
  * against the indexes.  With full, the delta frames are then decoded by a
  * walk of each chain tree from its full frame, every frame read once more
  * by range with its base's bytes at hand.  Memory holds a few frames (one
@@ -370,27 +371,66 @@ static int check_pack(struct remote_fsck *f, const struct pack *p)
 	return err;
 }
 
-/* A delta whose base is missing or damaged is damaged too, all the way up
- * its chain. */
+static int by_oid(const void *a, const void *b)
+{
+	const struct fsck_delta *x = a, *y = b;
+	return oid_cmp(&x->oid, &y->oid);
+}
+
+/* The depth of a frame that checked out: a delta's from its header, 0 for
+ * a full frame. */
+static unsigned depth_of(const struct fsck_delta *sorted, size_t nr, const struct lepton_oid *oid)
+{
+	struct fsck_delta key;
+	const struct fsck_delta *d;
+
+	key.oid = *oid;
+	d = nr ? bsearch(&key, sorted, nr, sizeof(*sorted), by_oid) : NULL;
+	return d ? d->depth : 0;
+}
+
+/*
+ * Without reading anything more: a delta must sit one level above its
+ * base (which also rules out loops, whose depths cannot agree), and a
+ * delta whose base is missing or damaged is damaged too, all the way up
+ * its chain.
+ */
 static void check_chains(struct remote_fsck *f)
 {
+	struct fsck_delta *sorted = xcalloc(f->nr_deltas ? f->nr_deltas : 1, sizeof(*sorted));
 	char hex[OID_HEXSZ + 1];
 	struct buf msg = BUF_INIT;
 
+	if (f->nr_deltas) {
+		memcpy(sorted, f->deltas, f->nr_deltas * sizeof(*sorted));
+		qsort(sorted, f->nr_deltas, sizeof(*sorted), by_oid);
+	}
 	for (int changed = 1; changed;) {
 		changed = 0;
 		for (size_t i = 0; i < f->nr_deltas; i++) {
 			const struct fsck_delta *d = &f->deltas[i];
-			if (oidset_has(&f->bad, &d->oid) ||
-			    (oidset_has(&f->good, &d->base) && !oidset_has(&f->bad, &d->base)))
+			unsigned below;
+			if (oidset_has(&f->bad, &d->oid))
 				continue;
 			buf_reset(&msg);
-			buf_addf(&msg, "its delta base '%s' is missing or damaged",
-				 oid_to_hex(hex, &d->base));
+			if (!oidset_has(&f->good, &d->base) || oidset_has(&f->bad, &d->base)) {
+				buf_addf(&msg, "its delta base '%s' is missing or damaged",
+					 oid_to_hex(hex, &d->base));
+			} else if ((below = depth_of(sorted, f->nr_deltas, &d->base)) + 1 !=
+				   d->depth) {
+				buf_addf(
+				    &msg,
+				    "its delta chain is broken at base '%s' (depth %u on depth "
+				    "%u)",
+				    oid_to_hex(hex, &d->base), d->depth, below);
+			} else {
+				continue;
+			}
 			bad_chunk(f, &d->oid, msg.data);
 			changed = 1;
 		}
 	}
+	free(sorted);
 	buf_release(&msg);
 }
 
@@ -546,7 +586,8 @@ static int walk_trees(struct remote_fsck *f)
 	progress_stop(&f->progress);
 	if (!err)
 		check_chains(f);
-	/* a chain that never reaches a full frame (a loop) */
+	/* a chain that never reaches a full frame: a loop, which the depths
+	 * check_chains() compares already give away; kept as a guard */
 	for (size_t i = 0; i < f->nr_deltas && !err; i++) {
 		const struct fsck_delta *d = &f->deltas[i];
 		if (oidset_has(&f->bad, &d->oid) || oidset_has(&f->walked, &d->oid))
