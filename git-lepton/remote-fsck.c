@@ -381,7 +381,7 @@ static int by_oid(const void *a, const void *b)
  * a full frame. */
 static unsigned depth_of(const struct fsck_delta *sorted, size_t nr, const struct lepton_oid *oid)
 {
-	struct fsck_delta key;
+	struct fsck_delta key = { 0 };
 	const struct fsck_delta *d;
 
 	key.oid = *oid;
