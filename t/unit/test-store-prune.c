@@ -27,6 +27,7 @@
 #include "pointer.h"
 #include "store-prune.h"
 #include "store.h"
+#include "unit-lib.h"
 
 #define FILE_SIZE (300u << 10) /* one chunk each */
 
@@ -35,29 +36,6 @@ struct fixture {
 	struct lepton_store *s;
 	struct lepton_pointer p[3];
 };
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	chmod(path, 0700);
-	return remove(path);
-}
-
-static unsigned char *make_data(size_t len, uint64_t seed)
-{
-	unsigned char *p = malloc(len);
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 0x2545f4914f6cdd1dull;
-	assert_non_null(p);
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (unsigned char)(x >> 24);
-	}
-	return p;
-}
 
 static void put_file(struct lepton_store *s, struct lepton_pointer *out, uint64_t seed)
 {
@@ -108,7 +86,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	store_free(f->s);
-	nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree(f->dir);
 	free(f);
 	return 0;
 }

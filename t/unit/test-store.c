@@ -36,6 +36,7 @@
 #include "pointer.h"
 #include "recipe.h"
 #include "store.h"
+#include "unit-lib.h"
 
 #define CS          ((size_t)STORE_CHUNK_SIZE)
 #define MARKER_TEXT "lepton store 1\n"
@@ -47,20 +48,6 @@ struct fixture {
 };
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	chmod(path, 0700); /* stored objects are read-only */
-	return remove(path);
-}
-
-static void remove_tree(const char *path)
-{
-	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Where the writer cuts bytes that are no model: the chunker's cuts over
  * the whole buffer.  Returns the number of chunks; ids[] (when not NULL,
@@ -138,27 +125,6 @@ static int teardown(void **state)
 	remove_tree(f->dir);
 	free(f);
 	return 0;
-}
-
-/* Deterministic incompressible bytes; different seeds never share a chunk. */
-static unsigned char *make_data(size_t len, uint64_t seed)
-{
-	unsigned char *p = malloc(len ? len : 1);
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 0x2545f4914f6cdd1dull;
-	assert_non_null(p);
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (unsigned char)(x >> 24);
-	}
-	return p;
-}
-
-static void path_in(char *out, size_t size, const char *root, const char *rel)
-{
-	int n = snprintf(out, size, "%s/%s", root, rel);
-	assert_true(n > 0 && (size_t)n < size);
 }
 
 static int is_dir(const char *path)
