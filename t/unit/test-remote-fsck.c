@@ -279,26 +279,6 @@ static struct lepton_oid put_recipe(struct fixture *f, const struct chunk *const
 	return file;
 }
 
-static void flip_byte(const char *path, off_t offset)
-{
-	unsigned char c;
-	int fd;
-	chmod(path, 0644);
-	fd = open(path, O_RDWR);
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, &c, 1, offset), 1);
-	c ^= 0x40;
-	assert_int_equal(pwrite(fd, &c, 1, offset), 1);
-	close(fd);
-}
-
-static off_t file_size(const char *path)
-{
-	struct stat st;
-	assert_int_equal(stat(path, &st), 0);
-	return st.st_size;
-}
-
 /* ---- what fsck reports ---------------------------------------------------- */
 
 struct report {

@@ -333,26 +333,6 @@ static void read_fails_corrupt(struct lepton_store *s, const struct lepton_point
 	buf_release(&got);
 }
 
-static void flip_byte(const char *path, off_t offset)
-{
-	unsigned char c;
-	int fd;
-	chmod(path, 0644);
-	fd = open(path, O_RDWR);
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, &c, 1, offset), 1);
-	c ^= 0x40;
-	assert_int_equal(pwrite(fd, &c, 1, offset), 1);
-	close(fd);
-}
-
-static off_t file_size(const char *path)
-{
-	struct stat st;
-	assert_int_equal(stat(path, &st), 0);
-	return st.st_size;
-}
-
 static void recipe_path_of(const struct fixture *f, const struct lepton_oid *oid, char *out,
 			   size_t size)
 {

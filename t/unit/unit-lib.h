@@ -5,11 +5,13 @@
 #ifndef LEPTON_UNIT_LIB_H
 #define LEPTON_UNIT_LIB_H
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static inline int unit_remove_entry(const char *path, const struct stat *st, int flag,
 				    struct FTW *ftw)
@@ -47,6 +49,27 @@ static inline void path_in(char *out, size_t size, const char *root, const char 
 {
 	int n = snprintf(out, size, "%s/%s", root, rel);
 	assert_true(n > 0 && (size_t)n < size);
+}
+
+/* Flip some bits of the byte at offset, read-only files included. */
+static inline void flip_byte(const char *path, off_t offset)
+{
+	unsigned char c;
+	int fd;
+	chmod(path, 0644);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &c, 1, offset), 1);
+	c ^= 0x40;
+	assert_int_equal(pwrite(fd, &c, 1, offset), 1);
+	close(fd);
+}
+
+static inline off_t file_size(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
 }
 
 #endif
