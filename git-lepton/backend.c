@@ -93,6 +93,35 @@ int backend_create(struct backend *b)
 	return b->ops->create(b);
 }
 
+/*
+ * Keys name objects inside the store: relative, '/'-separated, with no
+ * empty, "." or ".." part and no control bytes.  Names read from a store
+ * (listings, the refs manifest) become keys, so a hostile store could
+ * otherwise reach files outside a directory store or another prefix.
+ */
+static int key_ok(const struct backend *b, const char *key, int empty_ok)
+{
+	const char *part = key;
+
+	if (!*key && empty_ok)
+		return 0;
+	for (const char *p = key;; p++) {
+		if (*p == '/' || !*p) {
+			size_t n = (size_t)(p - part);
+			if (!n || (n == 1 && part[0] == '.') ||
+			    (n == 2 && part[0] == '.' && part[1] == '.'))
+				break;
+			if (!*p)
+				return 0;
+			part = p + 1;
+		} else if ((unsigned char)*p < ' ' || *p == 0x7f) {
+			break;
+		}
+	}
+	return lepton_error_set(LEPTON_EINVALID, "store '%s': '%s' is not a key inside the store",
+				b->name, key);
+}
+
 static int sink_buf(void *data, const void *bytes, size_t len)
 {
 	return buf_add(data, bytes, len);
@@ -100,7 +129,7 @@ static int sink_buf(void *data, const void *bytes, size_t len)
 
 int backend_get(struct backend *b, const char *key, struct buf *out)
 {
-	return b->ops->get_stream(b, key, sink_buf, out);
+	return key_ok(b, key, 0) ? LEPTON_EINVALID : b->ops->get_stream(b, key, sink_buf, out);
 }
 
 int backend_get_range(struct backend *b, const char *key, uint64_t offset, uint64_t len,
@@ -112,6 +141,8 @@ int backend_get_range(struct backend *b, const char *key, uint64_t offset, uint6
 int backend_get_range_stream(struct backend *b, const char *key, uint64_t offset, uint64_t len,
 			     backend_sink_fn fn, void *data)
 {
+	if (key_ok(b, key, 0))
+		return LEPTON_EINVALID;
 	if (!len)
 		return 0;
 	return b->ops->get_range_stream(b, key, offset, len, fn, data);
@@ -119,7 +150,7 @@ int backend_get_range_stream(struct backend *b, const char *key, uint64_t offset
 
 int backend_get_stream(struct backend *b, const char *key, backend_sink_fn fn, void *data)
 {
-	return b->ops->get_stream(b, key, fn, data);
+	return key_ok(b, key, 0) ? LEPTON_EINVALID : b->ops->get_stream(b, key, fn, data);
 }
 
 int backend_sink_fd(void *data, const void *bytes, size_t len)
@@ -129,28 +160,30 @@ int backend_sink_fd(void *data, const void *bytes, size_t len)
 
 int backend_exists(struct backend *b, const char *key)
 {
-	return b->ops->exists(b, key);
+	return key_ok(b, key, 0) ? LEPTON_EINVALID : b->ops->exists(b, key);
 }
 
 int backend_put(struct backend *b, const char *key, const void *data, size_t len)
 {
-	return b->ops->put(b, key, data, len);
+	return key_ok(b, key, 0) ? LEPTON_EINVALID : b->ops->put(b, key, data, len);
 }
 
 int backend_put_file(struct backend *b, const char *key, const char *path)
 {
-	return b->ops->put_file(b, key, path);
+	return key_ok(b, key, 0) ? LEPTON_EINVALID : b->ops->put_file(b, key, path);
 }
 
 int backend_put_link(struct backend *b, const char *key, const char *path)
 {
+	if (key_ok(b, key, 0))
+		return LEPTON_EINVALID;
 	return b->ops->put_link ? b->ops->put_link(b, key, path) : 1;
 }
 
 int backend_list(struct backend *b, const char *prefix, int (*fn)(void *data, const char *name),
 		 void *data)
 {
-	return b->ops->list(b, prefix, fn, data);
+	return key_ok(b, prefix, 1) ? LEPTON_EINVALID : b->ops->list(b, prefix, fn, data);
 }
 
 int backend_sweep(struct backend *b, long long age)
@@ -160,18 +193,18 @@ int backend_sweep(struct backend *b, long long age)
 
 int backend_delete(struct backend *b, const char *key)
 {
-	return b->ops->delete (b, key);
+	return key_ok(b, key, 0) ? LEPTON_EINVALID : b->ops->delete (b, key);
 }
 
 int backend_get_versioned(struct backend *b, const char *key, struct buf *out, struct buf *etag)
 {
-	return b->ops->get_versioned(b, key, out, etag);
+	return key_ok(b, key, 0) ? LEPTON_EINVALID : b->ops->get_versioned(b, key, out, etag);
 }
 
 int backend_put_if(struct backend *b, const char *key, const void *data, size_t len,
 		   const char *etag)
 {
-	return b->ops->put_if(b, key, data, len, etag);
+	return key_ok(b, key, 0) ? LEPTON_EINVALID : b->ops->put_if(b, key, data, len, etag);
 }
 
 int backend_get_content_versioned(struct backend *b, const char *key, struct buf *out,

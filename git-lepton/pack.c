@@ -17,6 +17,16 @@ static const unsigned char *entry_at(const struct pack *p, uint32_t i)
 	return p->map + IDX_HEADER_SIZE + IDX_FANOUT_SIZE + (size_t)i * IDX_ENTRY_SIZE;
 }
 
+int pack_name_ok(const char *name, size_t len)
+{
+	if (len != 5 + OID_HEXSZ || strncmp(name, "pack-", 5))
+		return 0;
+	for (size_t i = 5; i < len; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
 int pack_open(struct pack *p, const char *dir, const char *name)
 {
 	struct buf path = BUF_INIT;

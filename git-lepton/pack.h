@@ -34,6 +34,10 @@ struct pack {
 	int fd; /* of the .pack, opened on first read, -1 before */
 };
 
+/* 1 when name[0..len) is a pack's name, "pack-" and 64 lower-case hex
+ * digits: names read from a store are checked before they become paths. */
+int pack_name_ok(const char *name, size_t len);
+
 /* Map and verify (header, trailer checksum, order) the index at idx_path. */
 int pack_open(struct pack *p, const char *dir, const char *name);
 void pack_close(struct pack *p);

@@ -109,7 +109,7 @@ static int load_index(void *data, const char *name)
 	struct pack p;
 	int err;
 
-	if (len < 5 || strcmp(name + len - 4, ".idx") || strncmp(name, "pack-", 5))
+	if (len < 5 || strcmp(name + len - 4, ".idx") || !pack_name_ok(name, len - 4))
 		return 0;
 	base = xstrdup(name);
 	base[len - 4] = '\0';

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -159,7 +160,7 @@ static int collect_idx(void *data, const char *name)
 {
 	struct name_list *l = data;
 	size_t len = strlen(name);
-	if (len < 5 || strcmp(name + len - 4, ".idx") || strncmp(name, "pack-", 5))
+	if (len < 5 || strcmp(name + len - 4, ".idx") || !pack_name_ok(name, len - 4))
 		return 0;
 	if (l->nr == l->alloc) {
 		l->alloc = l->alloc ? 2 * l->alloc : 16;
@@ -1298,7 +1299,7 @@ static int update_retired(struct remote_store *rs, long long grace, char **add, 
 			next = strchr(line, '\n');
 			next = next ? next + 1 : line + strlen(line);
 			if (sscanf(line, "%255s %lld", name, &when) != 2 ||
-			    strncmp(name, "pack-", 5))
+			    !pack_name_ok(name, strlen(name)))
 				continue;
 			if (now - when >= grace) {
 				buf_reset(&key);
@@ -1654,7 +1655,8 @@ static int walk_recipe_dir(void *data, const char *name)
 	struct buf prefix = BUF_INIT;
 	int err;
 
-	if (strlen(name) != 2)
+	if (strlen(name) != 2 || !isxdigit((unsigned char)name[0]) ||
+	    !isxdigit((unsigned char)name[1]))
 		return 0;
 	rw->dir = name;
 	buf_addf(&prefix, "recipes/%s", name);

@@ -158,6 +158,24 @@ test_expect_success BACKEND_BUILT 'test-backend and the store_* helpers agree' '
 	store_put git/refs obj2
 '
 
+test_expect_success BACKEND_BUILT 'keys that leave the store are refused by every operation' '
+	for key in ../outside packs/../../outside /packs/x packs//x packs/./x packs/
+	do
+		test_must_fail test-backend "$STORE_URL" get "$key" >out 2>err &&
+		test_grep "is not a key inside the store" err &&
+		test_must_fail test-backend "$STORE_URL" put "$key" obj1 2>err &&
+		test_grep "is not a key inside the store" err &&
+		test_must_fail test-backend "$STORE_URL" delete "$key" 2>err &&
+		test_grep "is not a key inside the store" err &&
+		test_must_fail test-backend "$STORE_URL" exists "$key" 2>err &&
+		test_grep "is not a key inside the store" err || return 1
+	done &&
+	test_must_fail test-backend "$STORE_URL" list .. 2>err &&
+	test_grep "is not a key inside the store" err &&
+	test-backend "$STORE_URL" get packs/pack-a.pack >out &&
+	test_cmp_bin obj1 out
+'
+
 test_expect_success 'the store vanishes and comes back whole' '
 	store_snapshot before &&
 	store_vanish &&

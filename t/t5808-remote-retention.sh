@@ -163,4 +163,17 @@ test_expect_success 'fsck --remote --full writes no pack to local disk' '
 	test_grep "^ok: remote store" out
 '
 
+test_expect_success DIRSTORE 'a refs manifest naming a pack outside the store deletes nothing there' '
+	outside=$(store_path_ "")/../outside.pack &&
+	echo precious >"$outside" &&
+	store_cat git/refs >refs.good &&
+	{ cat refs.good && echo "retired ../../../outside 1"; } >refs.bad &&
+	store_put git/refs refs.bad &&
+	git -C src lepton gc --remote origin --grace=0 &&
+	test_grep precious "$outside" &&
+	store_cat git/refs >refs.after &&
+	! grep outside refs.after &&
+	git -C src lepton fsck --remote origin
+'
+
 test_done
