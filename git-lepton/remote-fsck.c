@@ -88,6 +88,28 @@ static void bad_chunk(struct remote_fsck *f, const struct lepton_oid *oid, const
 	problem(f, "chunk", oid, what);
 }
 
+/* Damage (a corrupt, missing or invalid object) is reported as the
+ * chunk's and the check goes on: 0; other errors stop it. */
+static int damaged(struct remote_fsck *f, const struct lepton_oid *oid, int err)
+{
+	if (err != LEPTON_ECORRUPT && err != LEPTON_ENOTFOUND && err != LEPTON_EINVALID)
+		return err;
+	bad_chunk(f, oid, lepton_error_last());
+	lepton_error_clear();
+	return 0;
+}
+
+/* Decoded bytes against the chunk id they must hash to. */
+static int matches(const struct buf *decoded, const struct lepton_oid *oid)
+{
+	struct lepton_oid got;
+
+	sha256_buffer(&got, decoded->data, decoded->len);
+	return oid_cmp(&got, oid)
+		   ? lepton_error_set(LEPTON_ECORRUPT, "content does not match its SHA-256")
+		   : 0;
+}
+
 static const struct pack *find(const struct remote_fsck *f, const struct lepton_oid *oid,
 			       uint64_t *offset, uint64_t *len)
 {
@@ -245,7 +267,6 @@ static int check_frame_seen(struct remote_fsck *f, const struct fsck_frame *e)
 {
 	const unsigned char *frame = (unsigned char *)f->frame.data;
 	struct frame_header h;
-	struct lepton_oid got;
 	int err = transfer_check_frame(&h, frame, f->frame.len, &e->oid);
 
 	/* a delta decodes with its base: the walk of its tree does it */
@@ -253,19 +274,10 @@ static int check_frame_seen(struct remote_fsck *f, const struct fsck_frame *e)
 	if (!err && h.encoding != FRAME_DELTA)
 		err = codec_decode_scratch(&f->decoded, &f->scratch_buf, frame, f->frame.len,
 					   &e->oid, NULL, 0);
-	if (!err && f->full && h.encoding != FRAME_DELTA) {
-		sha256_buffer(&got, f->decoded.data, f->decoded.len);
-		if (oid_cmp(&got, &e->oid))
-			err =
-			    lepton_error_set(LEPTON_ECORRUPT, "content does not match its SHA-256");
-	}
-	if (err == LEPTON_ECORRUPT || err == LEPTON_ENOTFOUND || err == LEPTON_EINVALID) {
-		bad_chunk(f, &e->oid, lepton_error_last());
-		lepton_error_clear();
-		return 0;
-	}
+	if (!err && f->full && h.encoding != FRAME_DELTA)
+		err = matches(&f->decoded, &e->oid);
 	if (err)
-		return err;
+		return damaged(f, &e->oid, err);
 	oidset_insert(&f->good, &e->oid);
 	if (h.encoding == FRAME_DELTA) {
 		if (f->nr_deltas == f->alloc_deltas) {
@@ -460,16 +472,6 @@ static size_t deltas_on(const struct remote_fsck *f, const struct lepton_oid *ba
 	return b;
 }
 
-/* Damage is reported and the walk goes on; other errors stop it. */
-static int damaged(struct remote_fsck *f, const struct lepton_oid *oid, int err)
-{
-	if (err != LEPTON_ECORRUPT && err != LEPTON_ENOTFOUND && err != LEPTON_EINVALID)
-		return err;
-	bad_chunk(f, oid, lepton_error_last());
-	lepton_error_clear();
-	return 0;
-}
-
 /*
  * Decode the deltas on base, whose bytes are f->level[depth], each to its
  * chunk's SHA-256, then the deltas on each of those, depth first.  What
@@ -484,7 +486,6 @@ static int walk(struct remote_fsck *f, const struct lepton_oid *base, unsigned d
 		const struct fsck_delta *d = &f->deltas[i];
 		struct buf *into = &f->level[depth + 1 <= CODEC_MAX_CHAIN ? depth + 1 : 0];
 		struct frame_header h;
-		struct lepton_oid got;
 		int err;
 
 		if (oidset_has(&f->bad, &d->oid) || !oidset_insert(&f->walked, &d->oid))
@@ -500,12 +501,8 @@ static int walk(struct remote_fsck *f, const struct lepton_oid *base, unsigned d
 			    into, &f->scratch_buf, (unsigned char *)f->frame.data, f->frame.len,
 			    &d->oid, f->level[depth].data, f->level[depth].len);
 		}
-		if (!err) {
-			sha256_buffer(&got, into->data, into->len);
-			if (oid_cmp(&got, &d->oid))
-				err = lepton_error_set(LEPTON_ECORRUPT,
-						       "content does not match its SHA-256");
-		}
+		if (!err)
+			err = matches(into, &d->oid);
 		progress_add(&f->progress, 1, f->frame.len);
 		if (err) {
 			if ((err = damaged(f, &d->oid, err)))
