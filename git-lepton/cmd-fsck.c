@@ -226,6 +226,7 @@ static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 	struct buf key = BUF_INIT;
 	struct pointer_list pointers = { 0 };
 	struct buf scratch = BUF_INIT;
+	struct oidset files = OIDSET_INIT; /* whose recipe the store has */
 	const char **revs = NULL;
 	int err, ret = 0;
 
@@ -240,7 +241,7 @@ static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 		buf_release(&scratch);
 		goto fail;
 	}
-	if ((err = remote_store_fsck(rs, full, scratch.data, on_store_problem, &st)) < 0)
+	if ((err = remote_store_fsck(rs, full, scratch.data, on_store_problem, &st, &files)) < 0)
 		goto fail;
 	err = 0;
 	err = manifest_read(&m, remote_store_backend(rs), NULL);
@@ -292,15 +293,11 @@ static int fsck_remote(struct lepton_repo *repo, const char *name, int full)
 	}
 	for (size_t i = 0; i < pointers.nr; i++) {
 		char hex[OID_HEXSZ + 1];
-		int has;
 		oid_to_hex(hex, &pointers.items[i].oid);
 		st.pointers++;
 		if (oidset_has(&st.damaged, &pointers.items[i].oid)) {
 			printf("  affects '%s' (content '%s')\n", pointers.items[i].path, hex);
-		} else if ((has = remote_store_has_file(rs, &pointers.items[i].oid)) < 0) {
-			err = has;
-			goto fail;
-		} else if (!has) {
+		} else if (!oidset_has(&files, &pointers.items[i].oid)) {
 			/* prune --remote drops old versions; the tips stay */
 			if (!oidset_has(&st.tips, &pointers.items[i].oid)) {
 				st.pruned++;
@@ -336,6 +333,7 @@ done:
 	buf_release(&key);
 	oidset_release(&st.damaged);
 	oidset_release(&st.tips);
+	oidset_release(&files);
 	remote_store_free(rs);
 	store_free(local);
 	if (scratch.len) {

@@ -51,6 +51,7 @@ struct remote_fsck {
 	int full;
 	store_fsck_fn report;
 	void *data;
+	struct oidset *files; /* gets every file whose recipe is there, or NULL */
 	int problems;
 	struct pack *packs;
 	uint64_t *pack_ends; /* where each pack's last frame ends */
@@ -607,6 +608,7 @@ struct recipe_checks {
 	struct lepton_oid *ids;
 	size_t nr, alloc;
 	struct buf *problems; /* per recipe: messages, one per line */
+	unsigned char *gone;  /* per recipe: deleted since the listing */
 };
 
 static int collect_recipe(void *data, const struct lepton_oid *oid)
@@ -632,6 +634,7 @@ static int check_recipe(void *data, size_t i)
 
 	if (err == LEPTON_ENOTFOUND) {
 		lepton_error_clear(); /* a prune dropped it since the listing */
+		rc->gone[i] = 1;
 		return 0;
 	}
 	if (err == LEPTON_ECORRUPT || err == LEPTON_EINVALID) {
@@ -660,12 +663,15 @@ static int check_recipes(struct remote_fsck *f)
 	if (err < 0)
 		goto done;
 	rc.problems = xcalloc(rc.nr ? rc.nr : 1, sizeof(*rc.problems));
+	rc.gone = xcalloc(rc.nr ? rc.nr : 1, 1);
 	for (size_t i = 0; i < rc.nr; i++)
 		buf_init(&rc.problems[i], 0);
 	if ((err = remote_store_parallel(f->rs, rc.nr, check_recipe, &rc)))
 		goto done;
 	for (size_t i = 0; i < rc.nr; i++) {
 		char *line = rc.problems[i].data;
+		if (f->files && !rc.gone[i])
+			oidset_insert(f->files, &rc.ids[i]);
 		for (char *nl; line && (nl = strchr(line, '\n')); line = nl + 1) {
 			*nl = '\0';
 			problem(f, "recipe", &rc.ids[i], line);
@@ -675,12 +681,13 @@ done:
 	for (size_t i = 0; rc.problems && i < rc.nr; i++)
 		buf_release(&rc.problems[i]);
 	free(rc.problems);
+	free(rc.gone);
 	free(rc.ids);
 	return err < 0 ? err : 0;
 }
 
 int remote_store_fsck(struct remote_store *rs, int full, const char *scratch, store_fsck_fn report,
-		      void *data)
+		      void *data, struct oidset *files)
 {
 	struct remote_fsck f = { .rs = rs,
 				 .b = remote_store_backend(rs),
@@ -688,6 +695,7 @@ int remote_store_fsck(struct remote_store *rs, int full, const char *scratch, st
 				 .full = full,
 				 .report = report,
 				 .data = data,
+				 .files = files,
 				 .good = OIDSET_INIT,
 				 .bad = OIDSET_INIT,
 				 .walked = OIDSET_INIT };

@@ -158,11 +158,13 @@ int remote_store_parallel(struct remote_store *rs, size_t n, int (*fn)(void *dat
  * decodes, every delta sits one level above a base that is whole; with
  * full, every frame decodes to its chunk's SHA-256 (deltas from the root
  * of their chain, frames read again by range).  Every recipe reads and
- * names chunks that are listed and whole.  Problems go to report as store_fsck() gives them;
- * returns their number, or a negative error when the store could not be read.  Memory and local
- * disk do not grow with the store (the indexes aside).
+ * names chunks that are listed and whole.  Problems go to report as
+ * store_fsck() gives them; files (may be NULL) gets every file whose
+ * recipe the store has.  Returns the number of problems, or a negative
+ * error when the store could not be read.  Memory and local disk do not
+ * grow with the store (the indexes aside).
  */
 int remote_store_fsck(struct remote_store *rs, int full, const char *scratch, store_fsck_fn report,
-		      void *data);
+		      void *data, struct oidset *files);
 
 #endif

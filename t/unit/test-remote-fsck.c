@@ -351,7 +351,7 @@ static int run_fsck(struct fixture *f, int full, struct reports *reps)
 	snprintf(scratch, sizeof(scratch), "%s/scratch-%d", f->dir, f->runs++);
 	assert_int_equal(mkdir(scratch, 0777), 0);
 	reps->scratch = scratch;
-	ret = remote_store_fsck(f->rs, full, scratch, collect_report, reps);
+	ret = remote_store_fsck(f->rs, full, scratch, collect_report, reps, NULL);
 	if (ret < 0)
 		fail_msg("remote_store_fsck (full %d) failed: %d: %s", full, ret,
 			 lepton_error_last());
