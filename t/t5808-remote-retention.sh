@@ -150,6 +150,18 @@ test_expect_success 'fsck --remote names a pack whose file is gone' '
 	git -C src lepton fsck --remote origin --full
 '
 
+test_expect_success 'fsck --remote names a tip file whose recipe the store lost' '
+	oid=$(file_sha256 "$DATA/m5") &&
+	key=$(remote_recipe_key $oid) &&
+	store_cat "$key" >good.recipe &&
+	store_rm "$key" &&
+	test_must_fail git -C src lepton fsck --remote origin >out 2>&1 &&
+	cat out &&
+	test_grep "error: remote store lacks content .$oid. of .model.safetensors." out &&
+	store_put "$key" good.recipe &&
+	git -C src lepton fsck --remote origin
+'
+
 test_expect_success 'fsck --remote --full writes no pack to local disk' '
 	pack=$(store_ls packs | grep "[.]pack$" | head -n 1) &&
 	store_cat "$pack" >whole.pack &&
