@@ -21,6 +21,7 @@
 #include "pack.h"
 #include "progress.h"
 #include "recipe.h"
+#include "testpoint.h"
 #include "transfer.h"
 #include "banned.h"
 
@@ -713,6 +714,7 @@ int remote_store_fsck(struct remote_store *rs, int full, const char *scratch, st
 		goto done;
 	for (size_t i = 0; i < f.nr_packs; i++)
 		total += f.packs[i].count;
+	test_point("fsck-remote-packs");
 	progress_start(&f.progress, "Checking model content", total, progress_enabled());
 	for (size_t i = 0; i < f.nr_packs && !err; i++)
 		err = check_pack(&f, &f.packs[i]);

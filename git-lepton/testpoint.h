@@ -4,8 +4,8 @@
 /*
  * Fault injection and interleaving for the test suite, at named points
  * (push-content-pack, push-content, push-history, push-refs-locked,
- * push-refs-written, prune-remote-*, maintenance-*: named where they are
- * placed).
+ * push-refs-written, prune-remote-*, maintenance-*, fsck-remote-packs:
+ * named where they are placed).
  *
  * GIT_LEPTON_TEST_DIE_AT=name: the process kills itself there with
  * SIGKILL, as a crash or `kill -9` would, so tests can check that a store

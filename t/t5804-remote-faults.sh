@@ -201,6 +201,50 @@ test_expect_success 'a store that vanishes in the middle of a push: a clear erro
 	test_cmp_bin "$DATA/big10" check/big.bin
 '
 
+# fsck_paused: git lepton fsck --remote --full in the background, paused
+# where it has the indexes and is about to read the packs; returns once it
+# is there.  `touch fsck.go` lets it go on; fsck.rc gets its exit code.
+fsck_paused () {
+	rm -f fsck.go fsck.go.reached fsck.rc
+	(
+		GIT_LEPTON_TEST_PAUSE_AT=fsck-remote-packs \
+		GIT_LEPTON_TEST_PAUSE_FILE="$PWD/fsck.go" \
+		git -C src -c lepton.retries=0 lepton fsck --remote origin --full >fsck.out 2>&1
+		echo $? >fsck.rc
+	) &
+	_fp_tries=0
+	while ! test -f fsck.go.reached
+	do
+		_fp_tries=$(($_fp_tries + 1))
+		test $_fp_tries -lt 600 || return 1
+		sleep 0.1
+	done
+}
+
+fsck_finished () {
+	touch fsck.go
+	while ! test -f fsck.rc
+	do
+		sleep 0.1
+	done
+	cat fsck.out >&3
+}
+
+test_expect_success 'a store that vanishes while fsck --remote reads it: an error, never ok' '
+	fsck_paused &&
+	store_vanish_prepare &&
+	store_vanish &&
+	test_when_finished "store_restore" &&
+	fsck_finished &&
+	code=$(cat fsck.rc) &&
+	test "$code" != 0 &&
+	test "$code" -lt 128 &&
+	test_grep ! "^ok" fsck.out &&
+	test_grep -e "^error:" -e "^fatal:" fsck.out &&
+	store_restore &&
+	git -C src lepton fsck --remote origin --full
+'
+
 test_expect_success DIRSTORE 'a push whose store vanished leaves no half store behind' '
 	if test -e store.recreated
 	then
